@@ -1,0 +1,40 @@
+# azsim: the two set-up commands are `make run` and `make test`.
+PYTHON ?= python3.11
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP_RUN  := $(VENV)/.installed-run
+STAMP_DEV  := $(VENV)/.installed-dev
+
+.PHONY: run test bench lint clean
+
+$(PY):
+	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "make: $(PYTHON) not found; set PYTHON=/path/to/python3.11"; exit 2; }
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+
+$(STAMP_RUN): pyproject.toml | $(PY)
+	$(PY) -m pip install --quiet -e .
+	@touch $@
+
+$(STAMP_DEV): pyproject.toml | $(PY)
+	$(PY) -m pip install --quiet -e '.[dev]'
+	@touch $@ $(STAMP_RUN)
+
+## run: set up .venv if needed and compare old vs new policy on the default scenario
+run: $(STAMP_RUN)
+	$(VENV)/bin/azsim compare scenarios/default.yaml
+
+## test: set up .venv with the dev extras and run the whole test suite
+test: $(STAMP_DEV)
+	$(PY) -m pytest -q
+
+## bench: speed and memory benchmarks (slow; figures go in README)
+bench: $(STAMP_DEV)
+	$(VENV)/bin/azsim bench --orders 1000000
+	$(PY) -m pytest -q -m slow benchmarks
+
+lint: $(STAMP_DEV)
+	$(VENV)/bin/ruff check .
+
+clean:
+	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache .hypothesis

@@ -1,0 +1,279 @@
+"""Replications x policies on common random numbers -> paired results and the JSON contract.
+
+``compare(scenario, replications, seed)`` runs every policy of the scenario on the same world
+in each replication (common random numbers), summarises each run into flat per-year metrics,
+and reports means with 95% confidence intervals and paired differences against the first
+policy. See docs/results.md for the JSON layout.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from . import __version__
+from .ledger import CATEGORIES, PARTIES, REPORTED_PARTIES
+from .scenario import Scenario
+from .simulate import RunResult, run_policy
+from .stats import mean_ci, pct_change
+from .world import KINDS, World
+
+__all__ = ["compare", "Comparison", "summarise_run", "COST_KEYS"]
+
+COST_KEYS = {"seller": "seller_cost", "amazon": "amazon_cost", "insurer": "insurer_cost", "buyer": "buyer_uncompensated"}
+"""Result key of each reported party's net cost."""
+
+_PER_YEAR_PREFIXES = ("seller_cost", "amazon_cost", "insurer_cost", "buyer_uncompensated", "counts", "suspended_days")
+
+
+def summarise_run(result: RunResult, scenario: Scenario) -> dict[str, float]:
+    """Flat metrics of one run. Money and counts are per year (horizon scaled to 365 days)."""
+    per_year = 365.0 / scenario.horizon_days
+    out: dict[str, float] = {}
+    net = result.ledger.net_cents()
+    for party in REPORTED_PARTIES:
+        key = COST_KEYS[party]
+        row = net[PARTIES.index(party)]
+        out[f"{key}.total"] = row.sum() / 100 * per_year
+        for i, cat in enumerate(CATEGORIES):
+            if row[i]:
+                out[f"{key}.by_category.{cat}"] = row[i] / 100 * per_year
+    c = result.counts
+    out["counts.orders"] = c["orders"] * per_year
+    for kind in KINDS:
+        out[f"counts.incidents.{kind}"] = c[f"incidents.{kind}"] * per_year
+    for name in ("messages", "chargebacks", "negative_feedback", "returns", "odr_defects", "suspensions",
+                 "orders_lost_to_suspension"):
+        out[f"counts.{name}"] = c[name] * per_year
+    claim_totals = {"atoz": 0, "pdpi": 0, "chargeback": 0}
+    for k, v in c.items():
+        if k.startswith("claims.by_type.") or k.startswith("claims.by_outcome."):
+            out[f"counts.{k}"] = v * per_year
+        if k.startswith("claims.by_type."):
+            kind = k.removeprefix("claims.by_type.").split("_", 1)[0]
+            claim_totals[kind] = claim_totals.get(kind, 0) + v
+    for kind, v in claim_totals.items():
+        out[f"counts.claims.total.{kind}"] = v * per_year
+    odr = np.array([row[1] for row in result.health], dtype=float)
+    odr = odr[~np.isnan(odr)]
+    out["odr.mean"] = float(odr.mean()) if odr.size else math.nan
+    out["odr.max"] = float(odr.max()) if odr.size else math.nan
+    out["suspended_days"] = result.suspended_days * per_year
+    res = result.resolution
+    paid = res["atoz"] + res["pdpi"] + res["chargeback"]
+    out["resolution_days.all"] = float(np.mean(paid)) if paid else math.nan
+    out["resolution_days.atoz"] = float(np.mean(res["atoz"])) if res["atoz"] else math.nan
+    out["resolution_days.pdpi"] = float(np.mean(res["pdpi"])) if res["pdpi"] else math.nan
+    return out
+
+
+def _nest(flat: dict[str, object]) -> dict:
+    out: dict = {}
+    for key in sorted(flat):
+        node = out
+        parts = key.split(".")
+        for part in parts[:-1]:
+            node = node.setdefault(part, {})
+        node[parts[-1]] = flat[key]
+    return out
+
+
+def _clean(x):
+    """JSON-ready number: rounded, NaN -> None."""
+    if x is None:
+        return None
+    if isinstance(x, list):
+        return [_clean(v) for v in x]
+    x = float(x)
+    if math.isnan(x) or math.isinf(x):
+        return None
+    return round(x, 6)
+
+
+def _stat(values) -> dict:
+    m, ci = mean_ci(values)
+    return {"mean": _clean(m), "ci95": _clean(ci)}
+
+
+@dataclass
+class Comparison:
+    """The result of :func:`compare`. ``runs`` is tidy: replication, policy, metric, value."""
+
+    scenario: Scenario
+    seed: int
+    replications: int
+    runs: pd.DataFrame
+    health: pd.DataFrame  # replication, policy, day, odr, ..., suspended
+    common_random_numbers: bool = True
+
+    @property
+    def policies(self) -> list[str]:
+        return self.scenario.policy_names
+
+    def values(self, policy: str, metric: str) -> np.ndarray:
+        """Per-replication values of one metric under one policy (0 where never booked)."""
+        wide = self._wide()
+        col = (policy, metric)
+        if col not in wide.columns:
+            return np.zeros(self.replications)
+        return wide[col].to_numpy(dtype=float)
+
+    def deltas(self, policy: str, metric: str) -> np.ndarray:
+        """Paired per-replication differences ``policy - first policy`` of one metric."""
+        return self.values(policy, metric) - self.values(self.policies[0], metric)
+
+    def _wide(self) -> pd.DataFrame:
+        if not hasattr(self, "_wide_cache"):
+            wide = self.runs.pivot_table(index="replication", columns=["policy", "metric"], values="value",
+                                         aggfunc="first", dropna=False)
+            metrics = sorted(self.runs["metric"].unique())
+            cols = pd.MultiIndex.from_product([self.policies, metrics], names=["policy", "metric"])
+            wide = wide.reindex(columns=cols)
+            money_or_count = [m.startswith(_PER_YEAR_PREFIXES) for m in cols.get_level_values(1)]
+            fill = wide.loc[:, money_or_count].fillna(0.0)
+            wide.loc[:, money_or_count] = fill
+            self._wide_cache = wide
+        return self._wide_cache
+
+    def to_dict(self) -> dict:
+        """The JSON result (see docs/results.md)."""
+        wide = self._wide()
+        metrics = sorted(set(wide.columns.get_level_values(1)))
+        base = self.policies[0]
+        policies = {}
+        for p in self.policies:
+            policies[p] = _nest({m: _stat(wide[(p, m)].to_numpy(float)) for m in metrics})
+        delta = {}
+        for p in self.policies[1:]:
+            flat = {}
+            for m in metrics:
+                d = wide[(p, m)].to_numpy(float) - wide[(base, m)].to_numpy(float)
+                st = _stat(d)
+                base_mean, _ = mean_ci(wide[(base, m)].to_numpy(float))
+                st["pct"] = _clean(pct_change(st["mean"], base_mean))
+                flat[m] = st
+            delta[p] = _nest(flat)
+        return {
+            "azsim_version": __version__,
+            "scenario": {**self.scenario.to_dict(), "hash": self.scenario.hash},
+            "seed": self.seed,
+            "replications": self.replications,
+            "common_random_numbers": self.common_random_numbers,
+            "baseline": base,
+            "policies": policies,
+            "delta": delta,
+        }
+
+    def to_json(self, path: str | os.PathLike | None = None) -> str:
+        """The JSON text; with ``path``, also written atomically (``-`` for stdout is the CLI's)."""
+        text = json.dumps(self.to_dict(), indent=2, sort_keys=True, allow_nan=False) + "\n"
+        if path is not None:
+            write_atomic(Path(path), text)
+        return text
+
+    HEADLINE = (
+        ("seller_cost.total", "Seller cost ($/yr)"),
+        ("amazon_cost.total", "Amazon cost ($/yr)"),
+        ("insurer_cost.total", "Insurer cost ($/yr)"),
+        ("buyer_uncompensated.total", "Buyers' uncompensated loss ($/yr)"),
+        ("counts.orders", "Orders (/yr)"),
+        ("counts.claims.total.atoz", "A-to-z claims (/yr)"),
+        ("counts.claims.total.pdpi", "PD/PI claims (/yr)"),
+        ("counts.chargebacks", "Chargebacks (/yr)"),
+        ("counts.negative_feedback", "Negative feedback (/yr)"),
+        ("odr.mean", "ODR, mean (%)"),
+        ("odr.max", "ODR, max (%)"),
+        ("suspended_days", "Suspended days (/yr)"),
+        ("resolution_days.pdpi", "PD/PI incident to payment (days)"),
+    )
+
+    def summary(self) -> pd.DataFrame:
+        """Headline table: each policy's mean, and each policy's paired change from the first."""
+        d = self.to_dict()
+        rows = []
+        for key, label in self.HEADLINE:
+            scale = 100.0 if key.startswith("odr.") else 1.0
+            row = {"metric": label}
+            for p in self.policies:
+                row[p] = _scaled(_lookup(d["policies"][p], key)["mean"], scale)
+            for p in self.policies[1:]:
+                st = _lookup(d["delta"][p], key)
+                ci = st["ci95"] or [None, None]
+                tag = f"{p}-{self.policies[0]}"
+                row[tag] = _scaled(st["mean"], scale)
+                row[f"{tag} ci95 low"] = _scaled(ci[0], scale)
+                row[f"{tag} ci95 high"] = _scaled(ci[1], scale)
+                row[f"{tag} change %"] = st["pct"]
+            rows.append(row)
+        return pd.DataFrame(rows).set_index("metric")
+
+
+def _scaled(x, scale):
+    return None if x is None else x * scale
+
+
+def _lookup(tree: dict, key: str) -> dict:
+    node = tree
+    for part in key.split("."):
+        if not isinstance(node, dict) or part not in node:
+            return {"mean": None, "ci95": None, "pct": None}
+        node = node[part]
+    return node
+
+
+def write_atomic(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` via a temporary file and rename: never half-written."""
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(dir=path.parent if str(path.parent) else ".", prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def run_replication(scenario: Scenario, seed: int, replication: int, common_random_numbers: bool = True):
+    """All policies of one replication; returns (flat metrics per policy, health rows)."""
+    out, health = {}, []
+    world = World(scenario, seed, replication)
+    for k, name in enumerate(scenario.policy_names):
+        w = world if (common_random_numbers or k == 0) else World(scenario, seed, replication, variant=k)
+        result = run_policy(scenario, name, seed, replication, world=w)
+        out[name] = summarise_run(result, scenario)
+        health.extend((replication, name, *row) for row in result.health)
+    return out, health
+
+
+def compare(scenario: Scenario, replications: int = 20, seed: int = 20210901, common_random_numbers: bool = True,
+            progress=None) -> Comparison:
+    """Run every policy of ``scenario`` on ``replications`` paired replications of ``seed``.
+
+    ``progress``, if given, is called with (replications done, replications) after each one.
+    """
+    if not isinstance(scenario, Scenario):
+        raise TypeError("compare() takes a Scenario; use azsim.load_scenario(path) or scenario_from_dict(data)")
+    if int(replications) < 1:
+        raise ValueError("replications must be at least 1")
+    rows, health = [], []
+    for r in range(int(replications)):
+        per_policy, h = run_replication(scenario, seed, r, common_random_numbers)
+        for name, metrics in per_policy.items():
+            rows.extend((r, name, m, v) for m, v in metrics.items())
+        health.extend(h)
+        if progress is not None:
+            progress(r + 1, int(replications))
+    runs = pd.DataFrame(rows, columns=["replication", "policy", "metric", "value"])
+    hcols = ["replication", "policy", "day", "odr", "late_shipment_rate", "cancel_rate", "valid_tracking_rate",
+             "suspended"]
+    return Comparison(scenario, int(seed), int(replications), runs, pd.DataFrame(health, columns=hcols),
+                      common_random_numbers)

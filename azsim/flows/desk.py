@@ -1,0 +1,61 @@
+"""The seller's support desk: a SimPy resource with staff, working hours and handling time.
+
+A buyer message waits for a free member of staff (first come, first served); staff only start
+a message during working hours, so a message that arrives on Friday evening waits for Monday.
+The reply time feeds the 48-hour rule of the A-to-z flow and the 24-hour negative-feedback
+effect.
+"""
+
+from __future__ import annotations
+
+import math
+
+import simpy
+
+from ..rng import exponential
+from ..scenario import Support
+
+
+class Desk:
+    def __init__(self, env: simpy.Environment, support: Support, start_weekday: int):
+        self.env = env
+        self.support = support
+        self.resource = simpy.Resource(env, capacity=support.staff)
+        self.start_weekday = start_weekday
+        self._open = support.open_hour / 24.0
+        self._close = support.close_hour / 24.0
+        self._handling_days = support.handling_minutes / 1440.0
+        self.minutes_worked = 0.0
+
+    def is_work_day(self, day: int) -> bool:
+        return (self.start_weekday + day) % 7 < self.support.work_days_per_week
+
+    def next_open(self, t: float) -> float:
+        """The earliest time at or after ``t`` when staff are at work."""
+        day = math.floor(t)
+        frac = t - day
+        if self.is_work_day(day):
+            if frac < self._open:
+                return day + self._open
+            if frac < self._close:
+                return t
+        day += 1
+        while not self.is_work_day(day):
+            day += 1
+        return day + self._open
+
+    def answer(self, u_handle: float):
+        """SimPy process body: queue for staff, wait for working hours, handle the message.
+
+        The reply time is ``env.now`` when the generator finishes.
+        """
+        env = self.env
+        with self.resource.request() as req:
+            yield req
+            start = self.next_open(env.now)
+            if start > env.now:
+                yield env.timeout(start - env.now)
+            handling = exponential(u_handle, self._handling_days)
+            yield env.timeout(handling)
+        self.minutes_worked += handling * 1440.0
+        return handling * 1440.0

@@ -1,0 +1,213 @@
+"""What happens to an order with an incident: the buyer's side of each incident type.
+
+Only orders with an incident reach this module; uneventful orders are counted in bulk by the
+day loop (:mod:`azsim.simulate`). An incident that involves the support desk or a PD/PI claim
+becomes a SimPy process; everything else is a chain of fixed delays on the order's own
+pre-drawn uniforms, computed in one step with future-dated ledger entries.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING
+
+from ..ledger import AMAZON, BUYER, CAT
+from ..rng import exponential
+from ..world import D, DELIVERY_PROBLEMS
+from . import atoz, pdpi
+
+if TYPE_CHECKING:
+    from ..simulate import Run
+
+_REFUND = CAT["refund"]
+
+
+def start(run: Run, o) -> None:
+    """Dispatch an incident order placed now (the account is not suspended)."""
+    kind = o.kind
+    if kind == "fraud_claim":
+        if o.u[D.FRAUD_POLICY] * run.max_fraud_rate >= run.policy.fraud_attempt_rate:
+            return  # under this policy, this order sees no fraudulent claim
+        run.count("incidents.fraud_claim")
+        run.env.process(pdpi.claim_process(run, o, fraud=True))
+        return
+    if kind == "out_of_stock" and o.fba:
+        return  # Amazon holds FBA stock: no out-of-stock sale
+    run.count("incidents." + kind)
+    if o.fba and kind in DELIVERY_PROBLEMS:
+        _amazon_delivery_problem(run, o)
+    else:
+        _FLOWS[kind](run, o)
+
+
+def _edd(run: Run, o) -> float:
+    return o.t + run.scenario.market.delivery_days
+
+
+def _message(run: Run, o, at: float, then):
+    """SimPy process: a buyer message reaches the desk at ``at``; ``then(msg_at, reply_at)``."""
+    env = run.env
+    yield env.timeout(at - env.now)
+    run.count("messages")
+    reply = math.inf
+    if o.u[D.REPLY] < run.scenario.seller.messages.reply_rate:
+        minutes = yield from run.desk.answer(o.u[D.HANDLE])
+        run.staff_time(env.now, o, minutes)
+        reply = env.now
+    then(at, reply)
+
+
+def _send_message(run: Run, o, at: float, then) -> None:
+    run.env.process(_message(run, o, at, then))
+
+
+def _slow(run: Run, msg: float, reply: float) -> float:
+    """Negative-feedback factor: replies later than 24 h draw more negative feedback."""
+    return run.scenario.buyers.negative_feedback.slow_reply_factor if reply - msg > 1.0 else 1.0
+
+
+# ---- delivery problems (seller-fulfilled) ----------------------------------------------------
+def _amazon_delivery_problem(run: Run, o) -> None:
+    """FBA: lost, late and transit-damaged orders are Amazon's problem and Amazon's money."""
+    if o.kind == "late_delivery":
+        return
+    at = _edd(run, o) + exponential(o.u[D.CONTACT_DELAY], run.scenario.buyers.contact_delay_days)
+    run.harm(at, o, o.paid)
+    run.ledger.book(at, o.id, AMAZON, BUYER, _REFUND, o.paid)
+    run.paid(at, at, "fba")
+
+
+def lost_in_transit(run: Run, o) -> None:
+    """Item not received: message first (48 h rule) or a claim from EDD + 3 days."""
+    b, p = run.scenario.buyers, run.policy
+    edd = _edd(run, o)
+    eligible = edd + p.claim_eligible_after_edd_days
+    run.harm(edd, o, o.paid)
+    protected = o.tracked and o.confirm <= 1.0 and o.u[D.BUY_SHIPPING] < run.scenario.seller.tracking.buy_shipping_share
+
+    def refund(t: float) -> None:
+        run.seller_refund(t, o, o.paid, edd)
+
+    if o.u[D.CONTACT] < b.contact_seller_first:
+        def after(msg: float, reply: float) -> None:
+            deadline = msg + p.message_reply_hours / 24.0
+            if reply <= deadline:
+                refund(reply)
+                run.feedback(reply, o, b.negative_feedback.resolved * _slow(run, msg, reply))
+                return
+            atoz.unresolved(run, o, "item_not_received", max(eligible, deadline), edd,
+                            auto=p.auto_grant_unanswered_message, fix=refund, fix_at=reply)
+
+        _send_message(run, o, edd + exponential(o.u[D.CONTACT_DELAY], b.contact_delay_days), after)
+        return
+    atoz.unresolved(run, o, "item_not_received", eligible, edd, auto=not o.tracked, protected=protected)
+
+
+def late_delivery(run: Run, o, extra_days: float | None = None) -> None:
+    """The item arrives after the EDD; a buyer may ask where it is, or claim before it arrives."""
+    b, p = run.scenario.buyers, run.policy
+    edd = _edd(run, o)
+    if extra_days is None:
+        extra_days = exponential(o.u[D.LATE_DAYS], run.scenario.incidents.late_delivery_mean_days)
+    arrives = edd + extra_days
+    eligible = edd + p.claim_eligible_after_edd_days
+    protected = o.tracked and o.confirm <= 1.0 and o.u[D.BUY_SHIPPING] < run.scenario.seller.tracking.buy_shipping_share
+
+    if o.u[D.LATE_QUESTION] < b.late_question_rate:
+        def after(msg: float, reply: float) -> None:
+            deadline = msg + p.message_reply_hours / 24.0
+            answered = reply <= deadline
+            if answered and arrives <= eligible:
+                run.feedback(arrives, o, b.negative_feedback.resolved * _slow(run, msg, reply))
+                return
+            auto = (not answered) and p.auto_grant_unanswered_message
+            start = max(eligible, deadline) if auto else eligible
+            atoz.unresolved(run, o, "item_not_received", start, edd, auto=auto, protected=protected, arrives=arrives)
+
+        _send_message(run, o, edd + exponential(o.u[D.CONTACT_DELAY], b.contact_delay_days), after)
+        return
+    if arrives <= eligible:
+        run.feedback(arrives, o, b.negative_feedback.resolved)
+        return
+    atoz.unresolved(run, o, "item_not_received", eligible, edd, auto=not o.tracked, protected=protected,
+                    arrives=arrives)
+
+
+def out_of_stock(run: Run, o) -> None:
+    """Seller-fulfilled order it cannot ship: cancel (cancel rate) or ship late (late shipment)."""
+    oos = run.scenario.seller.out_of_stock
+    if oos.handling == "cancel":
+        run.health.cancelled[o.day] += 1
+        run.count("cancelled_orders")
+        run.feedback(o.t, o, run.scenario.incidents.base_negative_feedback)
+        return
+    run.health.late[o.day] += 1
+    late_delivery(run, o, extra_days=exponential(o.u[D.LATE_DAYS], oos.restock_days))
+
+
+# ---- delivered with a seller-fault defect -------------------------------------------------------
+def _resale(run: Run, kind: str) -> float:
+    rs = run.scenario.incidents.resale_share
+    return {"damaged_in_transit": rs.damaged, "not_as_described": rs.not_as_described,
+            "wrong_item": rs.wrong_item}[kind]
+
+
+def defective(run: Run, o) -> None:
+    """Damaged, not as described or wrong item: a message or a return request, else a claim."""
+    b, p = run.scenario.buyers, run.policy
+    noticed = _edd(run, o) + exponential(o.u[D.RETURN_DELAY], 1.0)
+    run.harm(noticed, o, o.paid)
+    resale = _resale(run, o.kind)
+    if not o.fba and o.u[D.CONTACT] < b.contact_seller_first:
+        def after(msg: float, reply: float) -> None:
+            deadline = msg + p.message_reply_hours / 24.0
+            if reply <= deadline:
+                atoz.return_item(run, o, msg, noticed, True, resale, authorised_at=reply)
+                return
+
+            def late_return(t: float) -> None:
+                atoz.return_item(run, o, t, noticed, True, resale, authorised_at=t)
+
+            atoz.unresolved(run, o, "not_as_described", deadline, noticed,
+                            auto=p.auto_grant_unanswered_message, fix=late_return, fix_at=reply)
+
+        _send_message(run, o, noticed + exponential(o.u[D.CONTACT_DELAY], b.contact_delay_days), after)
+        return
+    atoz.return_item(run, o, noticed, noticed, True, resale)
+
+
+def remorse_return(run: Run, o) -> None:
+    """Buyer-remorse return: the buyer pays the label; a share are fraudulent returns."""
+    s = run.scenario
+    requested = _edd(run, o) + exponential(o.u[D.RETURN_DELAY], s.buyers.return_request_days)
+    fraud = o.u[D.RETURN_FRAUD] < s.incidents.return_fraud_share
+    if not fraud:
+        run.harm(requested, o, o.price)  # the buyer hands back an item paid for
+    atoz.return_item(run, o, requested, requested, False, s.incidents.resale_share.remorse, fraud=fraud)
+
+
+def routine_question(run: Run, o) -> None:
+    """A pre- or post-sale question: desk load, and negative feedback if answered slowly."""
+    b = run.scenario.buyers
+
+    def after(msg: float, reply: float) -> None:
+        run.feedback(min(reply, msg + 2.0), o, run.scenario.incidents.base_negative_feedback * _slow(run, msg, reply))
+
+    _send_message(run, o, o.t + exponential(o.u[D.CONTACT_DELAY], b.contact_delay_days), after)
+
+
+def product_safety(run: Run, o) -> None:
+    run.env.process(pdpi.claim_process(run, o, fraud=False))
+
+
+_FLOWS = {
+    "lost_in_transit": lost_in_transit,
+    "late_delivery": late_delivery,
+    "damaged_in_transit": defective,
+    "not_as_described": defective,
+    "wrong_item": defective,
+    "remorse_return": remorse_return,
+    "product_safety": product_safety,
+    "routine_question": routine_question,
+    "out_of_stock": out_of_stock,
+}

@@ -1,0 +1,480 @@
+"""The Scenario schema, loading from YAML, dotted-path overrides and validation.
+
+Validation lives here and only here: every other module receives a typed, immutable
+:class:`Scenario`. Problems are collected into one :class:`ScenarioError` whose ``problems``
+each name the field path (``seller.support.staff``) and what is wrong.
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import json
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import Field, ValidationError, model_validator
+
+from ._types import Days, Minutes, Model, Money, Rate
+from .policy import PRESETS, Policy
+
+__all__ = [
+    "Scenario",
+    "ScenarioError",
+    "load_scenario",
+    "scenario_from_dict",
+    "apply_overrides",
+    "parse_override",
+]
+
+MAX_FILE_BYTES = 1_000_000
+
+
+# ----------------------------------------------------------------------------------------------
+# schema
+# ----------------------------------------------------------------------------------------------
+class PriceDistribution(Model):
+    """Item prices: lognormal with this median and log-standard deviation."""
+
+    median: Money = 30.0
+    sigma: float = Field(0.6, ge=0.0, le=3.0)
+
+
+class Market(Model):
+    orders_per_day: float = Field(60.0, gt=0.0, le=1e7)
+    q4_peak_multiplier: float = Field(1.0, ge=0.0, le=20.0, description="order rate factor in Oct-Dec")
+    start_month: int = Field(1, ge=1, le=12, description="calendar month of day 0")
+    start_weekday: int = Field(0, ge=0, le=6, description="weekday of day 0, 0 = Monday")
+    price: PriceDistribution = PriceDistribution()
+    shipping_charge: Money = Field(0.0, description="shipping the buyer pays, refunded on seller-fault refunds")
+    cogs_share: Rate = Field(0.4, description="cost of goods as a share of price")
+    fba_share: Rate = Field(0.0, description="share of orders fulfilled by Amazon")
+    referral_fee_rate: Rate = 0.15
+    referral_fee_min: Money = 0.30
+    shipping_cost: Money = Field(5.0, description="seller's outbound label per seller-fulfilled order")
+    fba_fee: Money = Field(4.5, description="FBA fulfilment fee per unit")
+    return_shipping_cost: Money = 6.0
+    delivery_days: Days = Field(5.0, description="order to latest estimated delivery date (EDD)")
+
+
+class PracticeRate(Model):
+    """An incident rate that a seller practice moves: ``best`` at level 1, ``worst`` at level 0."""
+
+    best: Rate
+    worst: Rate
+
+    def at(self, level: float) -> float:
+        return self.best + (1.0 - level) * (self.worst - self.best)
+
+
+class PdpiAmount(Model):
+    """Harm from a product-safety incident: lognormal, heavy-tailed."""
+
+    median: Money = 250.0
+    sigma: float = Field(1.5, ge=0.0, le=5.0)
+
+
+class ResaleShare(Model):
+    """Share of cost of goods recovered when a returned item is restocked, by return reason."""
+
+    remorse: Rate = 0.85
+    damaged: Rate = 0.0
+    not_as_described: Rate = 0.5
+    wrong_item: Rate = 0.9
+
+
+class Incidents(Model):
+    """Per-order chance of each incident type (mutually exclusive)."""
+
+    lost_in_transit: Rate = 0.003
+    late_delivery: Rate = 0.03
+    late_delivery_mean_days: Days = 2.5
+    damaged_in_transit: PracticeRate = PracticeRate(best=0.002, worst=0.02)
+    not_as_described: PracticeRate = PracticeRate(best=0.003, worst=0.04)
+    wrong_item: Rate = 0.002
+    remorse_return: Rate = 0.09
+    return_fraud_share: Rate = 0.106
+    product_safety: Rate = 0.0002
+    pdpi_amount: PdpiAmount = PdpiAmount()
+    use_days_before_harm: Days = Field(30.0, description="mean days from delivery to a safety incident")
+    routine_question: Rate = 0.03
+    out_of_stock: Rate = 0.01
+    resale_share: ResaleShare = ResaleShare()
+    base_negative_feedback: Rate = Field(0.0015, description="negative feedback on orders with no incident")
+
+
+class NegativeFeedback(Model):
+    resolved: Rate = 0.03
+    unresolved: Rate = 0.35
+    slow_reply_factor: float = Field(2.0, ge=1.0, le=10.0, description="factor when a reply takes over 24 h")
+
+
+class Buyers(Model):
+    contact_seller_first: Rate = 0.7
+    contact_delay_days: Days = 1.0
+    escalate_to_atoz: Rate = 0.4
+    claim_delay_days: Days = 2.0
+    chargeback: Rate = 0.05
+    withdraw_when_refunded: Rate = 0.9
+    negative_feedback: NegativeFeedback = NegativeFeedback()
+    return_request_days: Days = Field(7.0, description="mean days from delivery to a return request")
+    return_transit_days: Days = 5.0
+    pdpi_report_delay_days: Days = 14.0
+    late_question_rate: Rate = Field(0.5, description="share of late deliveries that prompt a message")
+
+
+class Messages(Model):
+    reply_rate: Rate = Field(0.95, description="share of buyer messages the seller answers at all")
+
+
+class Support(Model):
+    staff: int = Field(1, ge=1, le=1000)
+    open_hour: float = Field(9.0, ge=0.0, le=24.0)
+    close_hour: float = Field(17.0, ge=0.0, le=24.0)
+    work_days_per_week: int = Field(5, ge=1, le=7)
+    handling_minutes: Minutes = 8.0
+    wage_per_hour: Money = 20.0
+
+    @model_validator(mode="after")
+    def _hours(self) -> Support:
+        if self.close_hour <= self.open_hour:
+            raise ValueError("close_hour must be after open_hour")
+        return self
+
+
+class Returns(Model):
+    authorise_within_48h: Rate = 0.95
+    late_authorisation_days: Days = 4.0
+    refund_delay_days: Days = Field(1.5, description="mean days from receiving a return to refunding it")
+    handling_minutes: Minutes = 5.0
+
+
+class OutOfStock(Model):
+    handling: Literal["cancel", "ship_late"] = "cancel"
+    restock_days: Days = 6.0
+
+
+class Tracking(Model):
+    upload_rate: Rate = Field(0.97, description="share of shipments with valid tracking")
+    upload_delay_days: Days = Field(0.25, description="mean days from order to shipment confirmation")
+    buy_shipping_share: Rate = Field(0.5, description="share of labels bought through Buy Shipping")
+
+
+class ClaimHandling(Model):
+    response_rate: Rate = Field(0.9, description="share of claims/requests the seller answers")
+    response_days: Days = Field(1.0, description="mean days to answer")
+    refund_on_claim: Rate = Field(0.3, description="share of A-to-z claims the seller refunds at once")
+    handling_minutes: Minutes = 20.0
+
+
+class Disputes(Model):
+    strategy: Literal["never", "when_fraud_suspected", "always"] = "when_fraud_suspected"
+    evidence_quality: Rate = 0.6
+    handling_minutes: Minutes = 60.0
+
+
+class Insurance(Model):
+    carry: Literal["always", "when_required", "never"] = "when_required"
+    premium_per_year: Money = 1200.0
+    premium_share_of_revenue: Rate = 0.0
+    deductible: Money = 1000.0
+    proof_delay_days: Days = Field(3.0, description="mean days to send proof of cover to Amazon")
+
+
+class Seller(Model):
+    messages: Messages = Messages()
+    support: Support = Support()
+    returns: Returns = Returns()
+    listing_accuracy: Rate = 0.8
+    packaging_quality: Rate = 0.8
+    out_of_stock: OutOfStock = OutOfStock()
+    tracking: Tracking = Tracking()
+    claims: ClaimHandling = ClaimHandling()
+    disputes: Disputes = Disputes()
+    insurance: Insurance = Insurance()
+
+
+class Litigation(Model):
+    """What happens when a buyer pursues an unresponsive seller in court (old PD/PI flow)."""
+
+    rate: Rate = Field(0.15, description="share of refused/ignored PD/PI buyers who sue")
+    buyer_win_if_valid: Rate = 0.7
+    buyer_win_if_fraud: Rate = 0.05
+    seller_legal_cost: Money = 15_000.0
+    buyer_legal_cost: Money = 5_000.0
+    days_to_judgement: Days = 540.0
+    settlement_days: Days = Field(60.0, description="seller settles a PD/PI claim after this many days")
+    seller_detects_fraud: Rate = Field(0.5, description="chance a seller recognises a fraudulent claim")
+
+
+class AccountHealth(Model):
+    odr_limit: Rate = 0.01
+    odr_window_days: int = Field(60, ge=1, le=365)
+    late_shipment_limit: Rate = 0.04
+    late_shipment_window_days: int = Field(30, ge=1, le=365)
+    cancel_limit: Rate = 0.025
+    cancel_window_days: int = Field(7, ge=1, le=365)
+    valid_tracking_min: Rate = 0.95
+    valid_tracking_window_days: int = Field(30, ge=1, le=365)
+    review_every_days: int = Field(7, ge=1, le=365)
+    min_orders: int = Field(100, ge=0, description="fewer orders in a window: the metric is not enforced")
+    suspension_probability: Rate = Field(0.3, description="chance a review that finds a breach suspends")
+    reinstatement_days: Days = Field(17.0, description="mean days to an accepted plan of action")
+    feedback_delay_days: Days = 7.0
+    uninsured_suspension_probability: Rate = Field(
+        0.05, description="monthly chance of suspension while required insurance is missing"
+    )
+
+
+class Scenario(Model):
+    """Everything that defines one simulated seller and the policies it is compared under."""
+
+    name: str = "scenario"
+    description: str = ""
+    horizon_days: int = Field(365, ge=1, le=365 * 200)
+    market: Market = Market()
+    incidents: Incidents = Incidents()
+    buyers: Buyers = Buyers()
+    seller: Seller = Seller()
+    litigation: Litigation = Litigation()
+    account_health: AccountHealth = AccountHealth()
+    policies: dict[str, Policy] = Field(default_factory=dict)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _expand_policies(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            data = dict(data)
+            data["policies"] = _expand_policy_presets(data.get("policies"))
+        return data
+
+    @model_validator(mode="after")
+    def _check(self) -> Scenario:
+        if len(self.policies) < 1:
+            raise ValueError("policies: at least one policy is needed")
+        total = sum(self.incident_rates().values())
+        if total > 1.0:
+            raise ValueError(
+                f"incidents: the per-order incident rates add up to {total:.4f} (> 1) at these practice levels"
+            )
+        return self
+
+    # -- derived values the model uses -------------------------------------------------------
+    @property
+    def policy_names(self) -> list[str]:
+        return list(self.policies)
+
+    def incident_rates(self) -> dict[str, float]:
+        """Per-order chance of each incident type, after seller practices moved them.
+
+        Fraudulent claim attempts take the largest rate among the policies; each policy keeps
+        its own share of these orders (see :mod:`azsim.world`).
+        """
+        inc, s = self.incidents, self.seller
+        return {
+            "lost_in_transit": inc.lost_in_transit,
+            "late_delivery": inc.late_delivery,
+            "damaged_in_transit": inc.damaged_in_transit.at(s.packaging_quality),
+            "not_as_described": inc.not_as_described.at(s.listing_accuracy),
+            "wrong_item": inc.wrong_item,
+            "remorse_return": inc.remorse_return,
+            "product_safety": inc.product_safety,
+            "fraud_claim": max((p.fraud_attempt_rate for p in self.policies.values()), default=0.0),
+            "routine_question": inc.routine_question,
+            "out_of_stock": inc.out_of_stock,
+        }
+
+    def to_dict(self) -> dict:
+        """The resolved scenario as plain JSON-ready data (presets expanded)."""
+        return self.model_dump(mode="json")
+
+    @property
+    def hash(self) -> str:
+        """A short stable fingerprint of the resolved scenario."""
+        blob = json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+    def with_overrides(self, overrides: dict[str, Any]) -> Scenario:
+        """Return a new validated scenario with ``{"dotted.path": value}`` overrides applied."""
+        raw = self.to_dict()
+        return scenario_from_dict(apply_overrides(raw, overrides))
+
+
+def _expand_policy_presets(policies: Any) -> Any:
+    """Turn ``{name: {preset: old, field: value}}`` into full policy dicts.
+
+    A missing ``policies`` section means ``old`` and ``new``; an entry named after a preset
+    uses that preset unless it names another; ``preset`` is optional for full definitions.
+    """
+    if policies is None:
+        policies = {"old": {}, "new": {}}
+    if not isinstance(policies, dict):
+        return policies  # let pydantic report the type error
+    out = {}
+    for name, spec in policies.items():
+        if spec is None:
+            spec = {}
+        if not isinstance(spec, dict):
+            out[name] = spec
+            continue
+        spec = dict(spec)
+        base = spec.pop("preset", name if name in PRESETS else None)
+        if base is not None and base not in PRESETS:
+            raise ValueError(f"policies.{name}.preset: unknown preset {base!r}; choose from {sorted(PRESETS)}")
+        out[name] = {**(PRESETS[base] if base else {}), **spec}
+    return out
+
+
+# ----------------------------------------------------------------------------------------------
+# errors
+# ----------------------------------------------------------------------------------------------
+class ScenarioError(ValueError):
+    """Invalid scenario input; ``problems`` is a list of one-line messages naming field paths."""
+
+    def __init__(self, problems: list[str], source: str | None = None):
+        self.problems = list(problems)
+        self.source = source
+        head = f"{source}: " if source else ""
+        super().__init__(head + "; ".join(self.problems))
+
+
+def _fields_at(loc: tuple) -> list[str]:
+    """Field names of the model that sits at ``loc`` in the Scenario tree, for suggestions."""
+    model: Any = Scenario
+    i = 0
+    while i < len(loc):
+        key = loc[i]
+        fields = getattr(model, "model_fields", None)
+        if fields is None:
+            return []
+        if model is Scenario and key == "policies":
+            if i + 1 >= len(loc):
+                return []
+            model = Policy
+            i += 2
+            continue
+        if key not in fields:
+            return list(fields)
+        ann = fields[key].annotation
+        if not (isinstance(ann, type) and hasattr(ann, "model_fields")):
+            return []
+        model = ann
+        i += 1
+    return list(getattr(model, "model_fields", {}))
+
+
+def _format_errors(err: ValidationError) -> list[str]:
+    problems = []
+    for e in err.errors():
+        loc = tuple(x for x in e["loc"] if not (isinstance(x, str) and x.startswith("function-")))
+        path = ".".join(str(x) for x in loc) or "(top level)"
+        typ = e["type"]
+        if typ == "extra_forbidden":
+            known = _fields_at(loc[:-1])
+            close = difflib.get_close_matches(str(loc[-1]), known, n=1)
+            hint = f"; did you mean {'.'.join(map(str, loc[:-1] + (close[0],)))}?" if close else ""
+            problems.append(f"{path}: unknown field{hint}")
+        elif typ in ("value_error", "assertion_error"):
+            msg = str(e.get("ctx", {}).get("error", e["msg"]))
+            problems.append(msg if not loc else f"{path}: {msg}")
+        else:
+            got = e.get("input")
+            shown = "" if isinstance(got, dict | list) else f" (got {got!r})"
+            problems.append(f"{path}: {e['msg'].lower()}{shown}")
+    return problems
+
+
+# ----------------------------------------------------------------------------------------------
+# loading and overrides
+# ----------------------------------------------------------------------------------------------
+def scenario_from_dict(data: Any, source: str | None = None) -> Scenario:
+    """Validate plain data (as read from YAML) into a :class:`Scenario`, or raise ScenarioError."""
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ScenarioError([f"(top level): expected a mapping of fields, got {type(data).__name__}"], source)
+    try:
+        return Scenario.model_validate(data)
+    except ValidationError as err:
+        raise ScenarioError(_format_errors(err), source) from None
+    except ValueError as err:  # raised by the preset expansion
+        raise ScenarioError([str(err)], source) from None
+
+
+def read_yaml(path: str | Path) -> Any:
+    """Read a YAML file, turning every way it can fail into a ScenarioError naming the file."""
+    p = Path(path)
+    if not p.exists():
+        raise ScenarioError([f"file not found: {p}"], str(p))
+    if not p.is_file():
+        raise ScenarioError([f"not a file: {p}"], str(p))
+    if p.stat().st_size > MAX_FILE_BYTES:
+        raise ScenarioError([f"file too large ({p.stat().st_size} bytes; limit {MAX_FILE_BYTES})"], str(p))
+    try:
+        text = p.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as err:
+        raise ScenarioError([f"cannot read file: {err}"], str(p)) from None
+    return parse_yaml(text, str(p))
+
+
+def parse_yaml(text: str, source: str = "<text>") -> Any:
+    """Parse YAML text; a syntax error becomes a ScenarioError with line and column."""
+    if len(text.encode("utf-8", "replace")) > MAX_FILE_BYTES:
+        raise ScenarioError([f"document too large (limit {MAX_FILE_BYTES} bytes)"], source)
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(err, "problem", None) or str(err).splitlines()[0]
+        raise ScenarioError([f"broken YAML{where}: {problem}"], source) from None
+
+
+def load_scenario(path: str | Path, overrides: dict[str, Any] | None = None) -> Scenario:
+    """Load and validate a scenario YAML file, applying ``{"dotted.path": value}`` overrides."""
+    data = read_yaml(path)
+    if data is None:
+        data = {}
+    if isinstance(data, dict) and overrides:
+        data = apply_overrides(data, overrides)
+    return scenario_from_dict(data, str(path))
+
+
+def parse_override(text: str) -> tuple[str, Any]:
+    """Parse ``dotted.path=value`` (the value is read as YAML: numbers, booleans, lists)."""
+    if "=" not in text:
+        raise ScenarioError([f"--set {text!r}: expected dotted.path=value"])
+    path, _, value = text.partition("=")
+    path = path.strip()
+    if not path or any(not part for part in path.split(".")):
+        raise ScenarioError([f"--set {text!r}: empty field name in path"])
+    try:
+        parsed = yaml.safe_load(value) if value.strip() else ""
+    except yaml.YAMLError:
+        parsed = value
+    return path, parsed
+
+
+def apply_overrides(data: dict, overrides: dict[str, Any]) -> dict:
+    """Return a copy of ``data`` with each dotted path set; intermediate mappings are created.
+
+    Policies named in ``policies`` keep their preset: ``policies.new.amazon_pays_threshold=500``
+    changes only that field of the ``new`` preset.
+    """
+    out = json.loads(json.dumps(data, default=str))  # deep copy of plain data
+    if overrides and any(k.split(".")[0] == "policies" for k in overrides) and "policies" not in out:
+        out["policies"] = {"old": {}, "new": {}}
+    for path, value in overrides.items():
+        parts = path.split(".")
+        node = out
+        for i, part in enumerate(parts[:-1]):
+            nxt = node.get(part)
+            if nxt is None:
+                nxt = {}
+                node[part] = nxt
+            elif not isinstance(nxt, dict):
+                raise ScenarioError([f"{'.'.join(parts[: i + 1])}: is a value, not a section (in --set {path})"])
+            node = nxt
+        node[parts[-1]] = value
+    return out

@@ -1,0 +1,227 @@
+"""The World: one replication's orders and their pre-drawn fates (the common random numbers).
+
+Orders arrive as a Poisson process, day by day, with an optional Q4 peak. Every order gets its
+price, fulfilment channel, tracking status and incident type from hashed uniforms keyed by
+(replication, order id, stream) (:mod:`azsim.rng`); an order with an incident also carries a
+row of decision uniforms, one per :class:`D` stream, that the flows read instead of drawing.
+Uneventful orders are never materialised as objects: each block of days keeps per-day counts
+and sums only, so memory grows with incidents, not with orders.
+
+The world is generated lazily in blocks of :data:`BLOCK_DAYS` days and is a pure function of
+(scenario, seed, replication): every policy run regenerates the identical blocks.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.special import ndtri
+
+from . import rng
+from .scenario import Scenario
+
+BLOCK_DAYS = 28
+"""Days generated at once. Part of the random-number layout: changing it changes results."""
+
+KINDS = (
+    "lost_in_transit",
+    "late_delivery",
+    "damaged_in_transit",
+    "not_as_described",
+    "wrong_item",
+    "remorse_return",
+    "product_safety",
+    "fraud_claim",
+    "routine_question",
+    "out_of_stock",
+)
+"""Incident types, in the order their probabilities are stacked on one uniform."""
+
+KIND_INDEX = {k: i for i, k in enumerate(KINDS)}
+DELIVERY_PROBLEMS = frozenset({"lost_in_transit", "late_delivery", "damaged_in_transit"})
+
+
+class D:
+    """Decision streams: column numbers of ``Order.u``. Each is read by one decision only."""
+
+    CONTACT = 0  # buyer contacts the seller before anything else
+    CONTACT_DELAY = 1
+    REPLY = 2  # seller answers this message at all
+    HANDLE = 3  # desk handling time
+    ESCALATE = 4  # unresolved buyer files an A-to-z claim
+    CLAIM_DELAY = 5
+    NEG_FB = 6
+    CHARGEBACK = 7
+    WITHDRAW = 8
+    REFUND_ON_CLAIM = 9
+    INFO_REQUEST = 10
+    RESPOND = 11  # seller answers Amazon / a PD/PI claimant / a chargeback
+    RESPONSE_DELAY = 12
+    REVIEW = 13
+    APPEAL = 14
+    AUTHORISE = 15  # return authorised within 48 h
+    AUTH_DELAY = 16
+    REFUND_DELAY = 17
+    RETURN_DELAY = 18
+    TRANSIT = 19
+    BUY_SHIPPING = 20
+    LATE_DAYS = 21
+    PDPI_CLAIM = 22  # harmed buyer claims (compared with the policy's propensity)
+    PDPI_DELAY = 23
+    HARM_DELAY = 24
+    SCREEN = 25
+    PROOF_DELAY = 26
+    DISPUTE = 27  # a dispute or appeal succeeds
+    SUSPECT = 28  # seller suspects fraud
+    LITIGATE = 29
+    JUDGEMENT = 30
+    FRAUD_POLICY = 31  # which policies see this fraud attempt
+    AMOUNT = 32
+    AMAZON_PAYS = 33
+    RECOVERY = 34
+    RETURN_FRAUD = 35
+    LATE_QUESTION = 36
+    CHARGEBACK_WIN = 37
+    N = 38
+
+
+# order-level streams (all orders), beyond the decision columns
+_S_KIND, _S_PRICE, _S_FBA, _S_TRACK, _S_CONFIRM, _S_NEGFB = 50, 51, 52, 53, 54, 55
+
+
+class Order:
+    """One order with an incident, and everything random about it."""
+
+    __slots__ = ("id", "t", "day", "kind", "price", "paid", "fee", "fba", "tracked", "confirm", "amount", "u")
+
+    def __init__(self, id, t, day, kind, price, paid, fee, fba, tracked, confirm, amount, u):
+        self.id = id
+        self.t = t  # order time, days from the start
+        self.day = day
+        self.kind = kind  # name from KINDS
+        self.price = price  # item price
+        self.paid = paid  # price + shipping charge: what a full refund returns
+        self.fee = fee  # referral fee
+        self.fba = fba
+        self.tracked = tracked  # valid tracking uploaded (seller-fulfilled)
+        self.confirm = confirm  # days from order to shipment confirmation
+        self.amount = amount  # PD/PI harm or fraudulent claim amount (0 otherwise)
+        self.u = u  # list of decision uniforms, indexed by D
+
+    def __repr__(self) -> str:
+        return f"Order(id={self.id}, t={self.t:.3f}, kind={self.kind})"
+
+
+@dataclass
+class Block:
+    """A block of days: per-day aggregates of all orders, and the incident orders in time order."""
+
+    first_day: int
+    orders: np.ndarray  # orders per day
+    sales: np.ndarray  # sum of item prices + shipping charges per day
+    margin: np.ndarray  # sum of seller profit per day (what a lost day would have earned)
+    fees: np.ndarray  # sum of referral fees per day (Amazon's loss on a lost day)
+    mfn: np.ndarray  # seller-fulfilled orders per day
+    late_confirm: np.ndarray  # seller-fulfilled orders confirmed after one day
+    tracked: np.ndarray  # seller-fulfilled orders with valid tracking
+    quiet_neg_feedback: np.ndarray  # negative feedback on orders without an incident
+    incidents: list[list[Order]]  # per day, in time order
+
+
+def referral_fee(paid: np.ndarray, rate: float, minimum: float) -> np.ndarray:
+    """Amazon's referral fee on the total sales price (item + shipping), with its minimum."""
+    return np.maximum(paid * rate, minimum)
+
+
+class World:
+    """The pre-drawn world of one replication; iterate :meth:`blocks` to walk through it."""
+
+    def __init__(self, scenario: Scenario, seed: int, replication: int, variant: int = 0):
+        self.scenario = scenario
+        self.seed = int(seed)
+        self.replication = int(replication)
+        self.seq = rng.replication_seed(seed, replication, variant)
+        self.key = rng.replication_key(self.seq)
+        m = scenario.market
+        days = np.arange(scenario.horizon_days)
+        month = ((m.start_month - 1) + (days // (365.25 / 12)).astype(int)) % 12 + 1
+        self.order_rate = np.where(month >= 10, m.orders_per_day * m.q4_peak_multiplier, m.orders_per_day)
+        rates = scenario.incident_rates()
+        self.kind_edges = np.cumsum([rates[k] for k in KINDS])
+        self.max_fraud_rate = rates["fraud_claim"]
+
+    def blocks(self):
+        """Yield the :class:`Block` of each run of :data:`BLOCK_DAYS` days, in order."""
+        next_id = 0
+        for b, first in enumerate(range(0, self.scenario.horizon_days, BLOCK_DAYS)):
+            block = self._block(b, first, next_id)
+            next_id += int(block.orders.sum())
+            yield block
+
+    def _block(self, b: int, first: int, first_id: int) -> Block:
+        s, m = self.scenario, self.scenario.market
+        last = min(first + BLOCK_DAYS, s.horizon_days)
+        nd = last - first
+        gen = rng.chunk_generator(self.seq, b)
+        counts = gen.poisson(self.order_rate[first:last])
+        n = int(counts.sum())
+        local_day = np.repeat(np.arange(nd), counts)
+        t = np.sort(local_day + gen.random(n)) + first  # sorted within each day; days stay apart
+        ids = np.arange(first_id, first_id + n, dtype=np.uint64)
+        key = self.key
+        price = m.price.median * np.exp(m.price.sigma * ndtri(rng.uniforms(key, ids, _S_PRICE)))
+        price = np.round(price, 2)
+        paid = price + m.shipping_charge
+        fee = referral_fee(paid, m.referral_fee_rate, m.referral_fee_min)
+        fba = rng.uniforms(key, ids, _S_FBA) < m.fba_share
+        mfn = ~fba
+        tracked = mfn & (rng.uniforms(key, ids, _S_TRACK) < s.seller.tracking.upload_rate)
+        confirm = -s.seller.tracking.upload_delay_days * np.log1p(-rng.uniforms(key, ids, _S_CONFIRM))
+        late = mfn & (confirm > 1.0)
+        kind = np.searchsorted(self.kind_edges, rng.uniforms(key, ids, _S_KIND), side="right")
+        quiet = kind >= len(KINDS)
+        negfb = quiet & (rng.uniforms(key, ids, _S_NEGFB) < s.incidents.base_negative_feedback)
+        unit_cost = np.where(fba, m.fba_fee, m.shipping_cost)
+        margin = paid - fee - price * m.cogs_share - unit_cost
+
+        def per_day(x):
+            return np.bincount(local_day, weights=x, minlength=nd)
+
+        block = Block(
+            first_day=first,
+            orders=counts,
+            sales=per_day(paid),
+            margin=per_day(margin),
+            fees=per_day(fee),
+            mfn=np.bincount(local_day[mfn], minlength=nd),
+            late_confirm=np.bincount(local_day[late], minlength=nd),
+            tracked=np.bincount(local_day[tracked], minlength=nd),
+            quiet_neg_feedback=np.bincount(local_day[negfb], minlength=nd),
+            incidents=[[] for _ in range(nd)],
+        )
+        sel = np.flatnonzero(~quiet)
+        if sel.size:
+            u = rng.uniform_matrix(key, ids[sel], D.N)
+            pd = s.incidents.pdpi_amount
+            amount = np.round(pd.median * np.exp(pd.sigma * ndtri(u[:, D.AMOUNT])), 2)
+            is_harm = (kind[sel] == KIND_INDEX["product_safety"]) | (kind[sel] == KIND_INDEX["fraud_claim"])
+            amount = np.where(is_harm, amount, 0.0)
+            cols = zip(
+                ids[sel].tolist(),
+                t[sel].tolist(),
+                local_day[sel].tolist(),
+                kind[sel].tolist(),
+                price[sel].tolist(),
+                np.round(paid[sel], 2).tolist(),
+                np.round(fee[sel], 2).tolist(),
+                fba[sel].tolist(),
+                tracked[sel].tolist(),
+                confirm[sel].tolist(),
+                amount.tolist(),
+                u.tolist(),
+            )
+            per = block.incidents
+            for oid, ti, ld, k, pr, pa, fe, fb, tr, co, am, uu in cols:
+                per[ld].append(Order(oid, ti, first + ld, KINDS[k], pr, pa, fe, fb, tr, co, am, uu))
+        return block
