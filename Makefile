@@ -1,5 +1,5 @@
 # azsim: the two set-up commands are `make run` and `make test`.
-PYTHON ?= python3.11
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP_RUN  := $(VENV)/.installed-run
@@ -8,7 +8,7 @@ STAMP_DEV  := $(VENV)/.installed-dev
 .PHONY: run test bench lint clean
 
 $(PY):
-	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "make: $(PYTHON) not found; set PYTHON=/path/to/python3.11"; exit 2; }
+	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "make: no python3.11 found; set PYTHON=/path/to/python3.11"; exit 2; }
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 
