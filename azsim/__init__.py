@@ -10,7 +10,6 @@ Public API::
 
 __version__ = "0.1.0"
 
-from .compare import Comparison, compare  # noqa: E402
 from .policy import Policy, preset  # noqa: E402
 from .scenario import Scenario, ScenarioError, load_scenario, scenario_from_dict  # noqa: E402
 
@@ -25,3 +24,12 @@ __all__ = [
     "preset",
     "scenario_from_dict",
 ]
+
+
+def __getattr__(name: str):
+    # compare pulls in pandas and SimPy; load it on first use so `azsim validate` starts fast
+    if name in ("compare", "Comparison"):
+        from . import comparison
+
+        return getattr(comparison, name)
+    raise AttributeError(f"module 'azsim' has no attribute {name!r}")

@@ -9,7 +9,6 @@ import sys
 from pathlib import Path
 
 from . import __version__
-from .compare import compare, write_atomic
 from .scenario import ScenarioError, load_scenario, parse_override
 
 EXIT_INPUT = 2
@@ -131,6 +130,8 @@ def _progress(quiet: bool):
 
 
 def cmd_compare(args) -> int:
+    from .comparison import compare, write_atomic
+
     scenario = _load(args.scenario, args.overrides)
     if args.json:
         _check_output(args.json)

@@ -48,7 +48,7 @@ class Policy(Model):
         "amazon", description="seller: buyer pursues the seller directly; amazon: Amazon takes the claim"
     )
     pdpi_claim_propensity: Rate = Field(0.6, description="share of harmed buyers who claim")
-    fraud_attempt_rate: Rate = Field(0.0002, description="fraudulent PD/PI claim attempts per order")
+    fraud_attempt_rate: Rate = Field(0.00008, description="fraudulent PD/PI claim attempts per order")
     pdpi_report_window_days: Days = 90.0
     screening_recall: Rate = Field(0.7, description="share of fraudulent claims screening rejects")
     screening_false_positive: Rate = Field(0.03, description="share of valid claims screening rejects")
@@ -73,7 +73,7 @@ PRESETS: dict[str, dict] = {
         "description": "A-to-z Guarantee before 1 Sep 2021: PD/PI claims go from buyer to seller",
         "pdpi_handler": "seller",
         "pdpi_claim_propensity": 0.25,
-        "fraud_attempt_rate": 0.00005,
+        "fraud_attempt_rate": 0.00002,
         "screening_recall": 0.0,
         "screening_false_positive": 0.0,
         "insurance_required_consecutive_months": 3,
@@ -82,7 +82,7 @@ PRESETS: dict[str, dict] = {
         "description": "A-to-z Guarantee from 1 Sep 2021: Amazon takes PD/PI claims, pays <= $1,000 first",
         "pdpi_handler": "amazon",
         "pdpi_claim_propensity": 0.6,
-        "fraud_attempt_rate": 0.0002,
+        "fraud_attempt_rate": 0.00008,
         "screening_recall": 0.7,
         "screening_false_positive": 0.03,
         "amazon_pays_threshold": 1000.0,

@@ -10,6 +10,7 @@ from __future__ import annotations
 import difflib
 import hashlib
 import json
+import math
 from pathlib import Path
 from typing import Any, Literal
 
@@ -56,6 +57,14 @@ class Market(Model):
     fba_fee: Money = Field(4.5, description="FBA fulfilment fee per unit")
     return_shipping_cost: Money = 6.0
     delivery_days: Days = Field(5.0, description="order to latest estimated delivery date (EDD)")
+    established_months: int = Field(
+        12, ge=0, le=600, description="months sold at this rate before day 0 (count toward the insurance requirement)"
+    )
+
+    def expected_monthly_sales(self) -> float:
+        """Expected sales (item + shipping) in a 30-day month at the base order rate."""
+        mean_price = self.price.median * math.exp(self.price.sigma**2 / 2)
+        return self.orders_per_day * 30 * (mean_price + self.shipping_charge)
 
 
 class PracticeRate(Model):
@@ -95,7 +104,7 @@ class Incidents(Model):
     wrong_item: Rate = 0.002
     remorse_return: Rate = 0.09
     return_fraud_share: Rate = 0.106
-    product_safety: Rate = 0.0002
+    product_safety: Rate = 0.00005
     pdpi_amount: PdpiAmount = PdpiAmount()
     use_days_before_harm: Days = Field(30.0, description="mean days from delivery to a safety incident")
     routine_question: Rate = 0.03

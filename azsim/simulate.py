@@ -98,7 +98,11 @@ class Run:
         self._u_reinstate = rng.uniforms(world.key, ids, _H_REINSTATE)
         self._u_uninsured = rng.uniforms(world.key, ids, _H_UNINSURED)
         self._sales = np.zeros(n + 1)
-        self._month_streak = 0
+        # an established seller arrives with its sales history: months over the threshold so far
+        m = scenario.market
+        over = m.expected_monthly_sales() >= self.policy.insurance_required_monthly_sales
+        self._month_streak = m.established_months if over else 0
+        self._update_insurance(0)
 
     # ---- bookkeeping helpers used by the flows ------------------------------------------------
     def count(self, key: str, n: int = 1) -> None:
@@ -209,17 +213,22 @@ class Run:
     def _month(self, d: int) -> None:
         """Month end: premium for the month, then the insurance requirement for the next."""
         self._premium(d)
-        ins, p = self.scenario.seller.insurance, self.policy
         sales = float(self._sales[d - MONTH_DAYS : d].sum())
-        self._month_streak = self._month_streak + 1 if sales >= p.insurance_required_monthly_sales else 0
+        over = sales >= self.policy.insurance_required_monthly_sales
+        self._month_streak = self._month_streak + 1 if over else 0
+        self._update_insurance(d)
+        if self.insurance_required and not self.insured and d >= self.suspended_until:
+            if self._u_uninsured[d] < self.scenario.account_health.uninsured_suspension_probability:
+                self._suspend(d, "insurance_missing")
+
+    def _update_insurance(self, d: int) -> None:
+        """The requirement starts once the streak of months over the threshold is long enough."""
+        ins, p = self.scenario.seller.insurance, self.policy
         if self._month_streak >= p.insurance_required_consecutive_months and not self.insurance_required:
             self.insurance_required = True
             self.insurance_required_from = d
         if self.insurance_required and ins.carry == "when_required":
             self.insured = True
-        if self.insurance_required and not self.insured and d >= self.suspended_until:
-            if self._u_uninsured[d] < self.scenario.account_health.uninsured_suspension_probability:
-                self._suspend(d, "insurance_missing")
 
     def _premium(self, d: int) -> None:
         """Book the premium for the insured days since the last month end."""

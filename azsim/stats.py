@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from scipy import stats as _st
+from scipy.special import stdtrit
 
 
 def mean_ci(values, level: float = 0.95) -> tuple[float | None, list[float] | None]:
@@ -22,7 +22,7 @@ def mean_ci(values, level: float = 0.95) -> tuple[float | None, list[float] | No
     if x.size < 2:
         return m, None
     sd = float(x.std(ddof=1))
-    half = float(_st.t.ppf(0.5 + level / 2, x.size - 1)) * sd / math.sqrt(x.size)
+    half = float(stdtrit(x.size - 1, 0.5 + level / 2)) * sd / math.sqrt(x.size)
     return m, [m - half, m + half]
 
 

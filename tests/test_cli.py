@@ -1,0 +1,119 @@
+"""The azsim command: output, exit codes, bad input, nothing half-written."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from azsim.cli import main
+
+ROOT = Path(__file__).resolve().parent.parent
+SMALL = ["--set", "horizon_days=60", "--set", "market.orders_per_day=20"]
+
+
+def run_cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "azsim.cli", *args], capture_output=True, text=True, cwd=ROOT)
+
+
+def test_compare_prints_the_table(capsys):
+    rc = main(["compare", str(ROOT / "scenarios/default.yaml"), "-r", "3", "-q", *SMALL])
+    out = capsys.readouterr().out
+    assert rc == 0
+    for label in ("Seller cost ($/yr)", "Amazon cost ($/yr)", "Insurer cost ($/yr)", "Buyers' uncompensated loss",
+                  "A-to-z claims", "ODR, mean (%)", "95% CI", "new - old"):
+        assert label in out
+
+
+def test_compare_json_to_file_and_stdout(tmp_path, capsys):
+    path = tmp_path / "r.json"
+    assert main(["compare", str(ROOT / "scenarios/default.yaml"), "-r", "2", "-q", "--json", str(path), *SMALL]) == 0
+    data = json.loads(path.read_text())
+    assert data["replications"] == 2 and set(data["policies"]) == {"old", "new"}
+    capsys.readouterr()
+    assert main(["compare", str(ROOT / "scenarios/default.yaml"), "-r", "2", "-q", "--json", "-", *SMALL]) == 0
+    assert json.loads(capsys.readouterr().out) == data  # same scenario and seed: same result
+
+
+def test_set_overrides_are_applied_and_validated(tmp_path, capsys):
+    path = tmp_path / "r.json"
+    main(["compare", str(ROOT / "scenarios/default.yaml"), "-r", "2", "-q", "--json", str(path), *SMALL,
+          "--set", "policies.new.amazon_pays_threshold=500", "--set", "seller.support.staff=3"])
+    scen = json.loads(path.read_text())["scenario"]
+    assert scen["policies"]["new"]["amazon_pays_threshold"] == 500
+    assert scen["policies"]["old"]["pdpi_handler"] == "seller"  # the old preset is untouched
+    assert scen["seller"]["support"]["staff"] == 3
+
+
+@pytest.mark.parametrize(
+    "setting, needle",
+    [
+        ("seller.support.staf=2", "seller.support.staf: unknown field; did you mean seller.support.staff?"),
+        ("seller.listing_accuracy=1.5", "seller.listing_accuracy: input should be less than or equal to 1"),
+        ("market.price.median=-3", "market.price.median: input should be greater than or equal to 0"),
+        ("seller.support.staff=many", "seller.support.staff: input should be a valid integer"),
+        ("horizon_days", "expected dotted.path=value"),
+        ("policies.new.amazon_pays_treshold=1", "did you mean policies.new.amazon_pays_threshold?"),
+    ],
+)
+def test_bad_overrides_exit_2_naming_the_field(tmp_path, setting, needle):
+    out = tmp_path / "r.json"
+    p = run_cli("compare", "scenarios/default.yaml", "--set", setting, "--json", str(out))
+    assert p.returncode == 2
+    assert needle in p.stderr
+    assert "Traceback" not in p.stderr
+    assert not out.exists()
+
+
+@pytest.mark.parametrize(
+    "content, needle",
+    [
+        ("market: {orders_per_day: [1, 2}\n", "broken YAML at line 1"),
+        ("- just\n- a list\n", "expected a mapping"),
+        ("seller:\n  packaging_quality: 2\n  listing_accuracy: -1\n", "seller.packaging_quality"),
+        ("incidents:\n  remorse_return: 0.7\n  late_delivery: 0.5\n", "add up to"),
+        ("policies:\n  new: {preset: newest}\n", "unknown preset 'newest'"),
+        ("buyers: {chargback: 0.1}\n", "did you mean buyers.chargeback?"),
+    ],
+)
+def test_bad_files_exit_2_with_one_line_per_problem(tmp_path, content, needle):
+    f = tmp_path / "bad.yaml"
+    f.write_text(content)
+    out = tmp_path / "r.json"
+    p = run_cli("compare", str(f), "--json", str(out))
+    assert p.returncode == 2, p.stderr
+    assert needle in p.stderr
+    assert "Traceback" not in p.stderr
+    assert all(line.startswith("error: ") for line in p.stderr.strip().splitlines())
+    assert not out.exists()
+
+
+def test_every_problem_is_listed(tmp_path):
+    f = tmp_path / "bad.yaml"
+    f.write_text("seller:\n  packaging_quality: 2\n  listing_accuracy: -1\nmarket: {fba_share: x}\n")
+    p = run_cli("validate", str(f))
+    assert p.returncode == 2
+    assert len(p.stderr.strip().splitlines()) == 3
+
+
+def test_missing_file_and_bad_output_directory(tmp_path):
+    p = run_cli("compare", str(tmp_path / "nope.yaml"))
+    assert p.returncode == 2 and "file not found" in p.stderr
+    p = run_cli("compare", "scenarios/default.yaml", "--json", str(tmp_path / "no" / "dir" / "r.json"))
+    assert p.returncode == 2 and "directory does not exist" in p.stderr
+
+
+def test_bad_arguments_exit_2():
+    assert run_cli("compare", "scenarios/default.yaml", "--replications", "0").returncode == 2
+    assert run_cli("compare", "scenarios/default.yaml", "--seed", "x").returncode == 2
+    assert run_cli("frobnicate").returncode == 2
+
+
+def test_validate_ok_and_all_shipped_scenarios_validate():
+    for f in sorted((ROOT / "scenarios").glob("*.yaml")):
+        p = run_cli("validate", str(f))
+        assert p.returncode == 0, (f, p.stderr)
+        assert p.stdout.startswith("OK")
