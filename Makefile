@@ -30,8 +30,7 @@ test: $(STAMP_DEV)
 
 ## bench: speed and memory benchmarks (slow; figures go in README)
 bench: $(STAMP_DEV)
-	$(VENV)/bin/azsim bench --orders 1000000
-	$(PY) -m pytest -q -m slow benchmarks
+	$(PY) -m pytest -q -s -m slow benchmarks
 
 lint: $(STAMP_DEV)
 	$(VENV)/bin/ruff check .

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import sys
 from pathlib import Path
@@ -83,8 +84,12 @@ def _check_output(path: str) -> None:
         raise ScenarioError([f"--json: is a directory: {path}"])
 
 
+def _missing(x) -> bool:
+    return x is None or (isinstance(x, float) and math.isnan(x))
+
+
 def _fmt(x, money: bool, signed: bool = False) -> str:
-    if x is None:
+    if _missing(x):
         return "n/a"
     sign = "+" if signed else ""
     return f"{x:{sign},.0f}" if money and abs(x) >= 100 else f"{x:{sign},.2f}"
@@ -111,8 +116,8 @@ def format_summary(result) -> str:
         for p in pols[1:]:
             tag = f"{p}-{base}"
             lo, hi, pct = row[f"{tag} ci95 low"], row[f"{tag} ci95 high"], row[f"{tag} change %"]
-            ci = "n/a" if lo is None or hi is None else f"[{_fmt(lo, money, True)}, {_fmt(hi, money, True)}]"
-            pct_s = "n/a" if pct is None else f"{pct:+.1f}%"
+            ci = "n/a" if _missing(lo) or _missing(hi) else f"[{_fmt(lo, money, True)}, {_fmt(hi, money, True)}]"
+            pct_s = "n/a" if _missing(pct) else f"{pct:+.1f}%"
             line += f"{_fmt(row[tag], money, True):>14}{ci:>24}{pct_s:>9}"
         lines.append(line)
     return "\n".join(lines)

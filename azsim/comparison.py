@@ -27,7 +27,12 @@ from .world import KINDS, World
 
 __all__ = ["compare", "Comparison", "summarise_run", "COST_KEYS"]
 
-COST_KEYS = {"seller": "seller_cost", "amazon": "amazon_cost", "insurer": "insurer_cost", "buyer": "buyer_uncompensated"}
+COST_KEYS = {
+    "seller": "seller_cost",
+    "amazon": "amazon_cost",
+    "insurer": "insurer_cost",
+    "buyer": "buyer_uncompensated",
+}
 """Result key of each reported party's net cost."""
 
 _PER_YEAR_PREFIXES = ("seller_cost", "amazon_cost", "insurer_cost", "buyer_uncompensated", "counts", "suspended_days")

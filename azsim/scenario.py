@@ -127,7 +127,8 @@ class Buyers(Model):
     chargeback: Rate = 0.05
     withdraw_when_refunded: Rate = 0.9
     negative_feedback: NegativeFeedback = NegativeFeedback()
-    return_request_days: Days = Field(7.0, description="mean days from delivery to a return request")
+    return_request_days: Days = Field(7.0, description="mean days from delivery to a remorse return request")
+    defect_notice_days: Days = Field(1.0, description="mean days from delivery to noticing a defect")
     return_transit_days: Days = 5.0
     pdpi_report_delay_days: Days = 14.0
     late_question_rate: Rate = Field(0.5, description="share of late deliveries that prompt a message")
@@ -241,7 +242,7 @@ class Scenario(Model):
 
     name: str = "scenario"
     description: str = ""
-    horizon_days: int = Field(365, ge=1, le=365 * 200)
+    horizon_days: int = Field(365, ge=1, le=1_000_000)
     market: Market = Market()
     incidents: Incidents = Incidents()
     buyers: Buyers = Buyers()
@@ -262,10 +263,11 @@ class Scenario(Model):
     def _check(self) -> Scenario:
         if len(self.policies) < 1:
             raise ValueError("policies: at least one policy is needed")
-        total = sum(self.incident_rates().values())
+        total = sum(self.incident_slots().values())
         if total > 1.0:
             raise ValueError(
-                f"incidents: the per-order incident rates add up to {total:.4f} (> 1) at these practice levels"
+                f"incidents: the per-order incident rates (practice-dependent ones at their worst) add up to "
+                f"{total:.4f} (> 1)"
             )
         return self
 
@@ -293,6 +295,19 @@ class Scenario(Model):
             "routine_question": inc.routine_question,
             "out_of_stock": inc.out_of_stock,
         }
+
+    def incident_slots(self) -> dict[str, float]:
+        """Width of each incident type's fixed slot on the order's incident uniform.
+
+        A practice-dependent rate gets the width of its worst case, so changing a practice
+        level only changes which orders in that type's own slot have the incident: every other
+        order keeps its fate (common random numbers across practice levels, not only policies).
+        """
+        inc = self.incidents
+        slots = self.incident_rates()
+        slots["damaged_in_transit"] = max(inc.damaged_in_transit.best, inc.damaged_in_transit.worst)
+        slots["not_as_described"] = max(inc.not_as_described.best, inc.not_as_described.worst)
+        return slots
 
     def to_dict(self) -> dict:
         """The resolved scenario as plain JSON-ready data (presets expanded)."""

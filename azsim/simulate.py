@@ -20,7 +20,7 @@ from . import rng
 from .flows import orders
 from .flows.desk import Desk
 from .flows.health import Health
-from .ledger import AMAZON, BUYER, CAT, FORGONE, HARM, INSURER, SELLER, STAFF, Ledger
+from .ledger import AMAZON, BUYER, CAT, FORGONE, FRAUDSTER, HARM, INSURER, SELLER, STAFF, Ledger
 from .policy import Policy
 from .scenario import Scenario
 from .world import D, World
@@ -126,6 +126,12 @@ class Run:
         if compensation:
             self.paid(t, incident_at, "atoz" if category == CAT["atoz_claim"] else "refund")
 
+    def claimant(self, o) -> int:
+        """Who receives money paid on this order: the buyer, or a fraudster (fraudulent return)."""
+        if o.kind == "remorse_return" and o.u[D.RETURN_FRAUD] < self.scenario.incidents.return_fraud_share:
+            return FRAUDSTER
+        return BUYER
+
     def paid(self, t: float, incident_at: float, kind: str) -> None:
         """Note a buyer compensated at ``t`` for an incident at ``incident_at``."""
         if kind in self.resolution:
@@ -169,8 +175,9 @@ class Run:
                 n = int(block.orders[i])
                 h.orders[d] = n
                 h.mfn[d] = block.mfn[i]
+                h.shipped[d] += block.shipped[i]
                 h.late[d] += block.late_confirm[i]
-                h.tracked[d] = block.tracked[i]
+                h.tracked[d] += block.tracked[i]
                 self._sales[d] = block.sales[i]
                 self.counts["orders"] += n
                 if self.insured:
@@ -194,7 +201,8 @@ class Run:
         self.ledger.book(d, -1, AMAZON, FORGONE, _LOST_FEES, float(block.fees[i]))
 
     def _suspend(self, d: int, reason: str) -> None:
-        days = max(1, math.ceil(rng.exponential(float(self._u_reinstate[d]), self.scenario.account_health.reinstatement_days)))
+        mean_days = self.scenario.account_health.reinstatement_days
+        days = max(1, math.ceil(rng.exponential(float(self._u_reinstate[d]), mean_days)))
         self.suspended_until = d + days
         self.count("suspensions")
         self.count(f"suspensions.{reason}")
@@ -241,7 +249,8 @@ class Run:
         self.ledger.book(d, -1, SELLER, INSURER, _PREMIUM, amount)
 
 
-def run_policy(scenario: Scenario, policy_name: str, seed: int, replication: int, world: World | None = None) -> RunResult:
+def run_policy(scenario: Scenario, policy_name: str, seed: int, replication: int,
+               world: World | None = None) -> RunResult:
     """Simulate ``policy_name`` of ``scenario`` on replication ``replication`` of ``seed``."""
     world = world or World(scenario, seed, replication)
     run = Run(scenario, policy_name, world)

@@ -32,11 +32,15 @@ KINDS = (
     "wrong_item",
     "remorse_return",
     "product_safety",
-    "fraud_claim",
     "routine_question",
     "out_of_stock",
+    "fraud_claim",
 )
-"""Incident types, in the order their probabilities are stacked on one uniform."""
+"""Incident types, in the order of their slots on the order's incident uniform.
+
+Each type owns a fixed slot (:meth:`Scenario.incident_slots`); an order has the type if its
+uniform falls in the first ``rate`` of the slot. Fraud comes last, so that a policy with a
+larger fraud rate widens only its own slot."""
 
 KIND_INDEX = {k: i for i, k in enumerate(KINDS)}
 DELIVERY_PROBLEMS = frozenset({"lost_in_transit", "late_delivery", "damaged_in_transit"})
@@ -83,7 +87,9 @@ class D:
     RETURN_FRAUD = 35
     LATE_QUESTION = 36
     CHARGEBACK_WIN = 37
-    N = 38
+    APPEAL_DELAY = 38
+    NOTICE_DELAY = 39  # delivery to noticing a defect
+    N = 40
 
 
 # order-level streams (all orders), beyond the decision columns
@@ -122,9 +128,10 @@ class Block:
     sales: np.ndarray  # sum of item prices + shipping charges per day
     margin: np.ndarray  # sum of seller profit per day (what a lost day would have earned)
     fees: np.ndarray  # sum of referral fees per day (Amazon's loss on a lost day)
-    mfn: np.ndarray  # seller-fulfilled orders per day
-    late_confirm: np.ndarray  # seller-fulfilled orders confirmed after one day
-    tracked: np.ndarray  # seller-fulfilled orders with valid tracking
+    mfn: np.ndarray  # seller-fulfilled orders per day (the cancel-rate denominator)
+    shipped: np.ndarray  # seller-fulfilled orders shipped on time from stock (out-of-stock orders excluded)
+    late_confirm: np.ndarray  # ... of which confirmed after one day (late shipments)
+    tracked: np.ndarray  # ... of which with valid tracking
     quiet_neg_feedback: np.ndarray  # negative feedback on orders without an incident
     incidents: list[list[Order]]  # per day, in time order
 
@@ -148,7 +155,11 @@ class World:
         month = ((m.start_month - 1) + (days // (365.25 / 12)).astype(int)) % 12 + 1
         self.order_rate = np.where(month >= 10, m.orders_per_day * m.q4_peak_multiplier, m.orders_per_day)
         rates = scenario.incident_rates()
-        self.kind_edges = np.cumsum([rates[k] for k in KINDS])
+        slots = scenario.incident_slots()
+        widths = np.array([slots[k] for k in KINDS])
+        self.slot_end = np.cumsum(widths)
+        self.slot_start = self.slot_end - widths
+        self.kind_rate = np.array([rates[k] for k in KINDS])
         self.max_fraud_rate = rates["fraud_claim"]
 
     def blocks(self):
@@ -179,9 +190,14 @@ class World:
         tracked = mfn & (rng.uniforms(key, ids, _S_TRACK) < s.seller.tracking.upload_rate)
         confirm = -s.seller.tracking.upload_delay_days * np.log1p(-rng.uniforms(key, ids, _S_CONFIRM))
         late = mfn & (confirm > 1.0)
-        kind = np.searchsorted(self.kind_edges, rng.uniforms(key, ids, _S_KIND), side="right")
+        u_kind = rng.uniforms(key, ids, _S_KIND)
+        slot = np.minimum(np.searchsorted(self.slot_end, u_kind, side="right"), len(KINDS) - 1)
+        kind = np.where(u_kind - self.slot_start[slot] < self.kind_rate[slot], slot, len(KINDS))
         quiet = kind >= len(KINDS)
         negfb = quiet & (rng.uniforms(key, ids, _S_NEGFB) < s.incidents.base_negative_feedback)
+        # out-of-stock orders are cancelled or shipped late by the flow, which counts them
+        from_stock = mfn & (kind != KIND_INDEX["out_of_stock"])
+        late = from_stock & (confirm > 1.0)
         unit_cost = np.where(fba, m.fba_fee, m.shipping_cost)
         margin = paid - fee - price * m.cogs_share - unit_cost
 
@@ -195,8 +211,9 @@ class World:
             margin=per_day(margin),
             fees=per_day(fee),
             mfn=np.bincount(local_day[mfn], minlength=nd),
+            shipped=np.bincount(local_day[from_stock], minlength=nd),
             late_confirm=np.bincount(local_day[late], minlength=nd),
-            tracked=np.bincount(local_day[tracked], minlength=nd),
+            tracked=np.bincount(local_day[tracked & from_stock], minlength=nd),
             quiet_neg_feedback=np.bincount(local_day[negfb], minlength=nd),
             incidents=[[] for _ in range(nd)],
         )
@@ -220,6 +237,7 @@ class World:
                 confirm[sel].tolist(),
                 amount.tolist(),
                 u.tolist(),
+                strict=True,
             )
             per = block.incidents
             for oid, ti, ld, k, pr, pa, fe, fb, tr, co, am, uu in cols:

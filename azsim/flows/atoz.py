@@ -64,7 +64,7 @@ def claim(run: Run, o, reason: str, filed: float, incident_at: float, auto: bool
             outcome = "withdrawn"
         elif responds and u[D.REFUND_ON_CLAIM] < c.refund_on_claim:
             decided = respond_at
-            run.seller_refund(decided, o, amount, incident_at)
+            run.seller_refund(decided, o, amount, incident_at, to=run.claimant(o))
             withdrawn = u[D.WITHDRAW] < run.scenario.buyers.withdraw_when_refunded
             outcome = "withdrawn" if withdrawn else "refunded_in_review"
         elif u[D.INFO_REQUEST] < p.info_request_rate and (
@@ -78,12 +78,13 @@ def claim(run: Run, o, reason: str, filed: float, incident_at: float, auto: bool
             outcome = "denied"
 
     if outcome == "granted_seller_funded":
-        run.seller_refund(decided, o, amount, incident_at, category=_ATOZ)
-        if _appeals(run, o, decided):
-            run.ledger.book(decided + 7.0, o.id, AMAZON, SELLER, _REVERSAL, amount)
+        run.seller_refund(decided, o, amount, incident_at, category=_ATOZ, to=run.claimant(o))
+        reversed_at = _appeal(run, o, decided)
+        if reversed_at is not None:
+            run.ledger.book(reversed_at, o.id, AMAZON, SELLER, _REVERSAL, amount)
             outcome = "reversed_on_appeal"
     elif outcome == "granted_amazon_funded":
-        run.ledger.book(decided, o.id, AMAZON, BUYER, _ATOZ, amount)
+        run.ledger.book(decided, o.id, AMAZON, run.claimant(o), _ATOZ, amount)
         run.paid(decided, incident_at, "atoz")
     if outcome in ("granted_seller_funded", "refunded_in_review"):
         run.defect(decided, o)
@@ -93,16 +94,25 @@ def claim(run: Run, o, reason: str, filed: float, incident_at: float, auto: bool
     return outcome
 
 
-def _appeals(run: Run, o, decided: float) -> bool:
-    """The seller appeals a seller-funded grant (strategy ``always``); True if it is reversed."""
+APPEAL_REVERSAL_DAYS = 7.0
+"""Amazon reverses a grant within 7 days of a successful appeal (domain.md, step 5)."""
+
+
+def _appeal(run: Run, o, decided: float) -> float | None:
+    """The seller appeals a seller-funded grant (dispute strategy ``always``) within the window.
+
+    Returns the time the debit is reversed, or None if there is no appeal or it fails.
+    """
     d = run.scenario.seller.disputes
     if d.strategy != "always":
-        return False
-    appeal_at = exponential(o.u[D.RESPONSE_DELAY], run.scenario.seller.claims.response_days)
-    if appeal_at > run.policy.appeal_window_days:
-        return False
-    run.staff_time(decided + appeal_at, o, d.handling_minutes)
-    return o.u[D.APPEAL] < run.policy.appeal_success_rate * d.evidence_quality
+        return None
+    appeal_at = decided + exponential(o.u[D.APPEAL_DELAY], run.scenario.seller.claims.response_days)
+    if appeal_at - decided > run.policy.appeal_window_days:
+        return None
+    run.staff_time(appeal_at, o, d.handling_minutes)
+    if o.u[D.APPEAL] < run.policy.appeal_success_rate * d.evidence_quality:
+        return appeal_at + APPEAL_REVERSAL_DAYS
+    return None
 
 
 def chargeback(run: Run, o, at: float, incident_at: float, service: bool) -> None:
@@ -119,7 +129,7 @@ def chargeback(run: Run, o, at: float, incident_at: float, service: bool) -> Non
         run.record_claim(o, "chargeback", "not_as_described", at, at + CHARGEBACK_RESPONSE_DAYS, "denied")
         return
     paid_at = at + CHARGEBACK_RESPONSE_DAYS
-    run.ledger.book(paid_at, o.id, SELLER, BUYER, _CHARGEBACK, o.paid)
+    run.ledger.book(paid_at, o.id, SELLER, run.claimant(o), _CHARGEBACK, o.paid)
     run.paid(paid_at, incident_at, "chargeback")
     run.defect(at, o)
     reason = "item_not_received" if service else "not_as_described"
@@ -146,7 +156,7 @@ def unresolved(run: Run, o, reason: str, eligible: float, incident_at: float, au
         run.feedback(fix_at, o, b.negative_feedback.resolved * b.negative_feedback.slow_reply_factor)
         return
     if arrives < math.inf:  # a late item that turns up: nothing more than a late delivery
-        run.feedback(arrives, o, b.negative_feedback.resolved * b.negative_feedback.slow_reply_factor)
+        run.feedback(arrives, o, b.negative_feedback.resolved)
         return
     if u[D.CHARGEBACK] < b.chargeback:
         chargeback(run, o, max(eligible, edd), incident_at, service=(reason == "item_not_received"))
@@ -155,7 +165,7 @@ def unresolved(run: Run, o, reason: str, eligible: float, incident_at: float, au
 
 
 def return_item(run: Run, o, requested: float, incident_at: float, seller_fault: bool, resale_share: float,
-                authorised_at: float | None = None, fraud: bool = False) -> None:
+                authorised_at: float | None = None, fraud: bool = False, feedback_factor: float = 1.0) -> None:
     """The return flow: authorise (48 h rule), ship back, refund (deadline), restock.
 
     ``authorised_at`` is set when the seller authorised in a message reply; otherwise the
@@ -183,7 +193,8 @@ def return_item(run: Run, o, requested: float, incident_at: float, seller_fault:
         return
     _ship_back(run, o, authorised_at, incident_at, seller_fault, resale_share, fraud)
     fb = s.buyers.negative_feedback
-    run.feedback(authorised_at, o, fb.resolved if seller_fault else s.incidents.base_negative_feedback)
+    base = fb.resolved if seller_fault else s.incidents.base_negative_feedback
+    run.feedback(authorised_at, o, base * feedback_factor)
 
 
 def _ship_back(run: Run, o, authorised_at: float, incident_at: float, seller_fault: bool,

@@ -25,7 +25,8 @@ class Health:
         n = horizon_days + 1
         self.rules = rules
         self.orders = np.zeros(n)  # orders placed (not while suspended)
-        self.mfn = np.zeros(n)
+        self.mfn = np.zeros(n)  # seller-fulfilled orders: the cancel-rate denominator
+        self.shipped = np.zeros(n)  # seller-fulfilled orders shipped: late-shipment and tracking denominator
         self.late = np.zeros(n)
         self.cancelled = np.zeros(n)
         self.tracked = np.zeros(n)
@@ -65,9 +66,9 @@ class Health:
         out = {}
         for name, num, den, window in (
             ("odr", self.defects, self.orders, r.odr_window_days),
-            ("late_shipment_rate", self.late, self.mfn, r.late_shipment_window_days),
+            ("late_shipment_rate", self.late, self.shipped, r.late_shipment_window_days),
             ("cancel_rate", self.cancelled, self.mfn, r.cancel_window_days),
-            ("valid_tracking_rate", self.tracked, self.mfn, r.valid_tracking_window_days),
+            ("valid_tracking_rate", self.tracked, self.shipped, r.valid_tracking_window_days),
         ):
             a, b = self._rate(num, den, day, window)
             out[name] = a / b if b >= max(r.min_orders, 1) else math.nan

@@ -11,9 +11,9 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING
 
-from ..ledger import AMAZON, BUYER, CAT
+from ..ledger import AMAZON, BUYER, CAT, FRAUDSTER
 from ..rng import exponential
-from ..world import D, DELIVERY_PROBLEMS
+from ..world import DELIVERY_PROBLEMS, D
 from . import atoz, pdpi
 
 if TYPE_CHECKING:
@@ -96,7 +96,8 @@ def lost_in_transit(run: Run, o) -> None:
                 run.feedback(reply, o, b.negative_feedback.resolved * _slow(run, msg, reply))
                 return
             atoz.unresolved(run, o, "item_not_received", max(eligible, deadline), edd,
-                            auto=p.auto_grant_unanswered_message, fix=refund, fix_at=reply)
+                            auto=p.auto_grant_unanswered_message or not o.tracked, fix=refund, fix_at=reply,
+                            protected=protected)
 
         _send_message(run, o, edd + exponential(o.u[D.CONTACT_DELAY], b.contact_delay_days), after)
         return
@@ -120,8 +121,9 @@ def late_delivery(run: Run, o, extra_days: float | None = None) -> None:
             if answered and arrives <= eligible:
                 run.feedback(arrives, o, b.negative_feedback.resolved * _slow(run, msg, reply))
                 return
-            auto = (not answered) and p.auto_grant_unanswered_message
-            start = max(eligible, deadline) if auto else eligible
+            unanswered_rule = (not answered) and p.auto_grant_unanswered_message
+            auto = unanswered_rule or not o.tracked
+            start = max(eligible, deadline) if unanswered_rule else eligible
             atoz.unresolved(run, o, "item_not_received", start, edd, auto=auto, protected=protected, arrives=arrives)
 
         _send_message(run, o, edd + exponential(o.u[D.CONTACT_DELAY], b.contact_delay_days), after)
@@ -141,7 +143,10 @@ def out_of_stock(run: Run, o) -> None:
         run.count("cancelled_orders")
         run.feedback(o.t, o, run.scenario.incidents.base_negative_feedback)
         return
-    run.health.late[o.day] += 1
+    h = run.health
+    h.shipped[o.day] += 1
+    h.late[o.day] += 1
+    h.tracked[o.day] += o.tracked
     late_delivery(run, o, extra_days=exponential(o.u[D.LATE_DAYS], oos.restock_days))
 
 
@@ -155,14 +160,15 @@ def _resale(run: Run, kind: str) -> float:
 def defective(run: Run, o) -> None:
     """Damaged, not as described or wrong item: a message or a return request, else a claim."""
     b, p = run.scenario.buyers, run.policy
-    noticed = _edd(run, o) + exponential(o.u[D.RETURN_DELAY], 1.0)
+    noticed = _edd(run, o) + exponential(o.u[D.NOTICE_DELAY], b.defect_notice_days)
     run.harm(noticed, o, o.paid)
     resale = _resale(run, o.kind)
     if not o.fba and o.u[D.CONTACT] < b.contact_seller_first:
         def after(msg: float, reply: float) -> None:
             deadline = msg + p.message_reply_hours / 24.0
             if reply <= deadline:
-                atoz.return_item(run, o, msg, noticed, True, resale, authorised_at=reply)
+                atoz.return_item(run, o, msg, noticed, True, resale, authorised_at=reply,
+                                 feedback_factor=_slow(run, msg, reply))
                 return
 
             def late_return(t: float) -> None:
@@ -180,7 +186,7 @@ def remorse_return(run: Run, o) -> None:
     """Buyer-remorse return: the buyer pays the label; a share are fraudulent returns."""
     s = run.scenario
     requested = _edd(run, o) + exponential(o.u[D.RETURN_DELAY], s.buyers.return_request_days)
-    fraud = o.u[D.RETURN_FRAUD] < s.incidents.return_fraud_share
+    fraud = run.claimant(o) == FRAUDSTER
     if not fraud:
         run.harm(requested, o, o.price)  # the buyer hands back an item paid for
     atoz.return_item(run, o, requested, requested, False, s.incidents.resale_share.remorse, fraud=fraud)

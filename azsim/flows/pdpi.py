@@ -64,15 +64,18 @@ def claim_process(run: Run, o, fraud: bool):
         _new_flow(run, o, fraud, claimant, amount, harm_at, report_at)
 
 
-def _seller_or_insurer_pays(run: Run, o, t: float, amount: float, payee: int, category: int) -> None:
-    """The seller pays ``amount``; if insured, the insurer pays what exceeds the deductible."""
+def _seller_or_insurer_pays(run: Run, o, t: float, amount: float, payee: int, category: int) -> tuple[float, float]:
+    """The seller pays ``amount``; if insured, the insurer pays what exceeds the deductible.
+
+    Returns (seller's part, insurer's part).
+    """
     if run.insured:
         deductible = min(amount, run.scenario.seller.insurance.deductible)
         run.ledger.book(t, o.id, SELLER, payee, category, deductible)
         run.ledger.book(t, o.id, INSURER, payee, category, amount - deductible)
-        run.count("claims.insurer_paid")
-    else:
-        run.ledger.book(t, o.id, SELLER, payee, category, amount)
+        return deductible, amount - deductible
+    run.ledger.book(t, o.id, SELLER, payee, category, amount)
+    return amount, 0.0
 
 
 def _wants_dispute(run: Run, o, fraud: bool) -> bool:
@@ -140,12 +143,16 @@ def _new_flow(run: Run, o, fraud, claimant, amount, harm_at, report_at) -> None:
             run.staff_time(report_at, o, claims.handling_minutes)
             run.record_claim(o, "pdpi", reason, report_at, paid_at, "amazon_paid_insured_seller")
             return
-        run.ledger.book(paid_at, o.id, SELLER, AMAZON, _REIMB, amount)
+        # no proof in time: Amazon withholds the amount from the seller, whose insurer (if any)
+        # covers what exceeds the deductible
+        seller_part, insurer_part = _seller_or_insurer_pays(run, o, paid_at, amount, AMAZON, _REIMB)
         outcome = "amazon_paid_seller_reimbursed"
         if _wants_dispute(run, o, fraud):
             run.staff_time(paid_at, o, s.seller.disputes.handling_minutes)
             if _dispute_succeeds(run, o, fraud):
-                run.ledger.book(paid_at + p.appeal_window_days, o.id, AMAZON, SELLER, _REIMB, amount)
+                reversed_at = paid_at + p.appeal_window_days
+                run.ledger.book(reversed_at, o.id, AMAZON, SELLER, _REIMB, seller_part)
+                run.ledger.book(reversed_at, o.id, AMAZON, INSURER, _REIMB, insurer_part)
                 outcome = "dispute_won"
         run.record_claim(o, "pdpi", reason, report_at, paid_at, outcome)
         return
