@@ -92,7 +92,7 @@ def _fmt(x, money: bool, signed: bool = False) -> str:
     if _missing(x):
         return "n/a"
     sign = "+" if signed else ""
-    return f"{x:{sign},.0f}" if money and abs(x) >= 100 else f"{x:{sign},.2f}"
+    return f"{x:{sign},.0f}" if money else f"{x:{sign},.2f}"
 
 
 def format_summary(result) -> str:
