@@ -55,7 +55,7 @@ def bench(scenario: Scenario, orders: int = 1_000_000, seed: int = 0) -> dict:
         placed += result.counts["orders"]
     wall = time.perf_counter() - t0
     for block in world.blocks():
-        incident_orders += sum(len(day) for day in block.incidents)
+        incident_orders += sum(len(day) for day in block.incidents) + len(block.remorse)
     total_orders = sum(int(b.orders.sum()) for b in world.blocks())
     bare = bare_simpy_events_per_s()
     orders_per_s = placed / wall

@@ -82,6 +82,14 @@ class Ledger:
         self._cents.append(cents)
         return cents
 
+    def extend(self, t, order, payer, payee, category, cents) -> None:
+        """Append many entries at once from numpy columns (cents positive integers)."""
+        key = ((np.asarray(order, np.int64) + 1) << 16) | (np.asarray(payer, np.int64) << 12) \
+            | (np.asarray(payee, np.int64) << 8) | np.asarray(category, np.int64)
+        self._key.frombytes(key.astype(np.int64).tobytes())
+        self._t.frombytes(np.asarray(t, np.float64).tobytes())
+        self._cents.frombytes(np.asarray(cents, np.int64).tobytes())
+
     def columns(self) -> dict[str, np.ndarray]:
         """The entries as numpy columns: t, order, payer, payee, category, cents."""
         key = _np(self._key, np.int64)

@@ -20,6 +20,7 @@ from . import rng
 from .flows import orders
 from .flows.desk import Desk
 from .flows.health import Health
+from .flows.returns import RemorseBatch
 from .ledger import AMAZON, BUYER, CAT, FORGONE, FRAUDSTER, HARM, INSURER, SELLER, STAFF, Ledger
 from .policy import Policy
 from .scenario import Scenario
@@ -71,8 +72,9 @@ class RunResult:
 class Run:
     """The state of one policy run, and the small bookkeeping helpers the flows share."""
 
-    def __init__(self, scenario: Scenario, policy_name: str, world: World):
+    def __init__(self, scenario: Scenario, policy_name: str, world: World, vectorised: bool = True):
         self.scenario = scenario
+        self.vectorised = vectorised
         self.policy_name = policy_name
         self.policy: Policy = scenario.policies[policy_name]
         self.world = world
@@ -161,7 +163,14 @@ class Run:
         start = orders.start
         for block in self.world.blocks():
             per_day = block.incidents
-            for i in range(len(block.orders)):
+            n_days = len(block.orders)
+            if self.vectorised:
+                remorse = RemorseBatch(self, block.remorse, n_days)
+            else:
+                remorse_orders = [[] for _ in range(n_days)]
+                for o in block.remorse.orders():
+                    remorse_orders[o.day - block.first_day].append(o)
+            for i in range(n_days):
                 d = block.first_day + i
                 if env.now < d:
                     yield env.timeout(d - env.now)
@@ -189,6 +198,13 @@ class Run:
                     h.add_bulk_defects(d + 0.5 + delay, d, quiet_nf)
                 for o in per_day[i]:
                     start(self, o)
+                if self.vectorised:
+                    remorse.apply(self, i, d)
+                    for o in remorse.scalar[i]:
+                        start(self, o)
+                else:
+                    for o in remorse_orders[i]:
+                        start(self, o)
         end = s.horizon_days
         if env.now < end:
             yield env.timeout(end - env.now)
@@ -250,10 +266,14 @@ class Run:
 
 
 def run_policy(scenario: Scenario, policy_name: str, seed: int, replication: int,
-               world: World | None = None) -> RunResult:
-    """Simulate ``policy_name`` of ``scenario`` on replication ``replication`` of ``seed``."""
+               world: World | None = None, vectorised: bool = True) -> RunResult:
+    """Simulate ``policy_name`` of ``scenario`` on replication ``replication`` of ``seed``.
+
+    ``vectorised=False`` runs buyer-remorse returns one order at a time through the scalar flow
+    (the reference the vectorised one is tested against); results are the same.
+    """
     world = world or World(scenario, seed, replication)
-    run = Run(scenario, policy_name, world)
+    run = Run(scenario, policy_name, world, vectorised)
     run.env.process(run.days())
     run.env.run()
     return RunResult(

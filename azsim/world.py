@@ -133,7 +133,47 @@ class Block:
     late_confirm: np.ndarray  # ... of which confirmed after one day (late shipments)
     tracked: np.ndarray  # ... of which with valid tracking
     quiet_neg_feedback: np.ndarray  # negative feedback on orders without an incident
-    incidents: list[list[Order]]  # per day, in time order
+    incidents: list[list[Order]]  # per day, in time order; buyer-remorse returns excluded
+    remorse: OrderArrays  # buyer-remorse returns (the commonest incident), as arrays
+
+
+@dataclass
+class OrderArrays:
+    """Incident orders of one block as columns (the vectorised flows read these)."""
+
+    first_day: int
+    id: np.ndarray
+    t: np.ndarray
+    day: np.ndarray  # local day within the block
+    kind: np.ndarray
+    price: np.ndarray
+    paid: np.ndarray
+    fee: np.ndarray
+    fba: np.ndarray
+    tracked: np.ndarray
+    confirm: np.ndarray
+    amount: np.ndarray
+    u: np.ndarray  # (orders, D.N) decision uniforms
+
+    def __len__(self) -> int:
+        return len(self.id)
+
+    def select(self, mask: np.ndarray) -> OrderArrays:
+        return OrderArrays(self.first_day, *(getattr(self, f)[mask] for f in _ARRAY_FIELDS))
+
+    def orders(self) -> list[Order]:
+        """The same orders as :class:`Order` objects, in time order."""
+        first = self.first_day
+        cols = zip(
+            self.id.tolist(), self.t.tolist(), self.day.tolist(), self.kind.tolist(), self.price.tolist(),
+            self.paid.tolist(), self.fee.tolist(), self.fba.tolist(), self.tracked.tolist(),
+            self.confirm.tolist(), self.amount.tolist(), self.u.tolist(), strict=True,
+        )
+        return [Order(oid, ti, first + ld, KINDS[k], pr, pa, fe, fb, tr, co, am, uu)
+                for oid, ti, ld, k, pr, pa, fe, fb, tr, co, am, uu in cols]
+
+
+_ARRAY_FIELDS = ("id", "t", "day", "kind", "price", "paid", "fee", "fba", "tracked", "confirm", "amount", "u")
 
 
 def referral_fee(paid: np.ndarray, rate: float, minimum: float) -> np.ndarray:
@@ -216,30 +256,20 @@ class World:
             tracked=np.bincount(local_day[tracked & from_stock], minlength=nd),
             quiet_neg_feedback=np.bincount(local_day[negfb], minlength=nd),
             incidents=[[] for _ in range(nd)],
+            remorse=None,  # set below
         )
         sel = np.flatnonzero(~quiet)
-        if sel.size:
-            u = rng.uniform_matrix(key, ids[sel], D.N)
-            pd = s.incidents.pdpi_amount
-            amount = np.round(pd.median * np.exp(pd.sigma * ndtri(u[:, D.AMOUNT])), 2)
-            is_harm = (kind[sel] == KIND_INDEX["product_safety"]) | (kind[sel] == KIND_INDEX["fraud_claim"])
-            amount = np.where(is_harm, amount, 0.0)
-            cols = zip(
-                ids[sel].tolist(),
-                t[sel].tolist(),
-                local_day[sel].tolist(),
-                kind[sel].tolist(),
-                price[sel].tolist(),
-                np.round(paid[sel], 2).tolist(),
-                np.round(fee[sel], 2).tolist(),
-                fba[sel].tolist(),
-                tracked[sel].tolist(),
-                confirm[sel].tolist(),
-                amount.tolist(),
-                u.tolist(),
-                strict=True,
-            )
-            per = block.incidents
-            for oid, ti, ld, k, pr, pa, fe, fb, tr, co, am, uu in cols:
-                per[ld].append(Order(oid, ti, first + ld, KINDS[k], pr, pa, fe, fb, tr, co, am, uu))
+        u = rng.uniform_matrix(key, ids[sel], D.N)
+        pd = s.incidents.pdpi_amount
+        amount = np.round(pd.median * np.exp(pd.sigma * ndtri(u[:, D.AMOUNT])), 2)
+        is_harm = (kind[sel] == KIND_INDEX["product_safety"]) | (kind[sel] == KIND_INDEX["fraud_claim"])
+        incident = OrderArrays(
+            first, ids[sel], t[sel], local_day[sel], kind[sel], price[sel], np.round(paid[sel], 2),
+            np.round(fee[sel], 2), fba[sel], tracked[sel], confirm[sel], np.where(is_harm, amount, 0.0), u,
+        )
+        remorse = incident.kind == KIND_INDEX["remorse_return"]
+        block.remorse = incident.select(remorse)
+        per = block.incidents
+        for o in incident.select(~remorse).orders():
+            per[o.day - first].append(o)
         return block

@@ -104,4 +104,6 @@ def world_orders(scenario: azsim.Scenario, seed: int = SEED, rep: int = 0) -> di
         for day in block.incidents:
             for o in day:
                 out[o.id] = o
+        for o in block.remorse.orders():  # buyer-remorse returns are kept as arrays
+            out[o.id] = o
     return out

@@ -52,10 +52,8 @@ class Desk:
         env = self.env
         with self.resource.request() as req:
             yield req
-            start = self.next_open(env.now)
-            if start > env.now:
-                yield env.timeout(start - env.now)
+            # the member of staff waits for opening time, then handles it: one timeout for both
             handling = exponential(u_handle, self._handling_days)
-            yield env.timeout(handling)
+            yield env.timeout(self.next_open(env.now) - env.now + handling)
         self.minutes_worked += handling * 1440.0
         return handling * 1440.0
