@@ -266,8 +266,8 @@ class Scenario(Model):
         total = sum(self.incident_slots().values())
         if total > 1.0:
             raise ValueError(
-                f"incidents: the per-order incident rates (practice-dependent ones at their worst) add up to "
-                f"{total:.4f} (> 1)"
+                "incidents: the per-order incident rates (practice-dependent ones at the larger of best and "
+                f"worst) add up to {total:.4f} (> 1)"
             )
         return self
 

@@ -85,7 +85,6 @@ class Run:
         self.counts: Counter = Counter()
         self.claims: list[ClaimRecord] = []
         self.resolution: dict[str, list[float]] = {"atoz": [], "pdpi": [], "chargeback": [], "fba": []}
-        self.max_fraud_rate = world.max_fraud_rate
         self.insured = scenario.seller.insurance.carry == "always"
         self.insurance_required = False
         self.insurance_required_from: int | None = None
@@ -149,6 +148,13 @@ class Run:
         if o.u[D.NEG_FB] < probability:
             self.count("negative_feedback")
             self.defect(t + self._feedback_delay, o)
+
+    def quiet_feedback(self, o) -> None:
+        """Base negative feedback on an order that is uneventful under this policy."""
+        if o.u[D.NEG_FB] < self.scenario.incidents.base_negative_feedback:
+            self.counts["negative_feedback"] += 1
+            self.counts["odr_defects"] += 1
+            self.health.add_bulk_defects(o.day + 0.5 + self._feedback_delay, o.day, 1)
 
     def record_claim(self, o, kind: str, reason: str, filed: float, decided: float, outcome: str) -> None:
         self.claims.append(ClaimRecord(o.id, kind, reason, filed, decided, outcome))

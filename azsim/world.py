@@ -80,7 +80,7 @@ class D:
     SUSPECT = 28  # seller suspects fraud
     LITIGATE = 29
     JUDGEMENT = 30
-    FRAUD_POLICY = 31  # which policies see this fraud attempt
+    # 31 is reserved (unused): the fraud attempt of each policy is read from Order.pos
     AMOUNT = 32
     AMAZON_PAYS = 33
     RECOVERY = 34
@@ -93,15 +93,15 @@ class D:
 
 
 # order-level streams (all orders), beyond the decision columns
-_S_KIND, _S_PRICE, _S_FBA, _S_TRACK, _S_CONFIRM, _S_NEGFB = 50, 51, 52, 53, 54, 55
+_S_KIND, _S_PRICE, _S_FBA, _S_TRACK, _S_CONFIRM = 50, 51, 52, 53, 54
 
 
 class Order:
     """One order with an incident, and everything random about it."""
 
-    __slots__ = ("id", "t", "day", "kind", "price", "paid", "fee", "fba", "tracked", "confirm", "amount", "u")
+    __slots__ = ("id", "t", "day", "kind", "price", "paid", "fee", "fba", "tracked", "confirm", "amount", "pos", "u")
 
-    def __init__(self, id, t, day, kind, price, paid, fee, fba, tracked, confirm, amount, u):
+    def __init__(self, id, t, day, kind, price, paid, fee, fba, tracked, confirm, amount, pos, u):
         self.id = id
         self.t = t  # order time, days from the start
         self.day = day
@@ -113,6 +113,7 @@ class Order:
         self.tracked = tracked  # valid tracking uploaded (seller-fulfilled)
         self.confirm = confirm  # days from order to shipment confirmation
         self.amount = amount  # PD/PI harm or fraudulent claim amount (0 otherwise)
+        self.pos = pos  # where the incident uniform fell inside its type's slot, in [0, rate)
         self.u = u  # list of decision uniforms, indexed by D
 
     def __repr__(self) -> str:
@@ -129,7 +130,7 @@ class Block:
     margin: np.ndarray  # sum of seller profit per day (what a lost day would have earned)
     fees: np.ndarray  # sum of referral fees per day (Amazon's loss on a lost day)
     mfn: np.ndarray  # seller-fulfilled orders per day (the cancel-rate denominator)
-    shipped: np.ndarray  # seller-fulfilled orders shipped on time from stock (out-of-stock orders excluded)
+    shipped: np.ndarray  # seller-fulfilled orders shipped from stock (out-of-stock orders excluded)
     late_confirm: np.ndarray  # ... of which confirmed after one day (late shipments)
     tracked: np.ndarray  # ... of which with valid tracking
     quiet_neg_feedback: np.ndarray  # negative feedback on orders without an incident
@@ -153,6 +154,7 @@ class OrderArrays:
     tracked: np.ndarray
     confirm: np.ndarray
     amount: np.ndarray
+    pos: np.ndarray
     u: np.ndarray  # (orders, D.N) decision uniforms
 
     def __len__(self) -> int:
@@ -167,13 +169,15 @@ class OrderArrays:
         cols = zip(
             self.id.tolist(), self.t.tolist(), self.day.tolist(), self.kind.tolist(), self.price.tolist(),
             self.paid.tolist(), self.fee.tolist(), self.fba.tolist(), self.tracked.tolist(),
-            self.confirm.tolist(), self.amount.tolist(), self.u.tolist(), strict=True,
+            self.confirm.tolist(), self.amount.tolist(), self.pos.tolist(), self.u.tolist(), strict=True,
         )
-        return [Order(oid, ti, first + ld, KINDS[k], pr, pa, fe, fb, tr, co, am, uu)
-                for oid, ti, ld, k, pr, pa, fe, fb, tr, co, am, uu in cols]
+        return [Order(oid, ti, first + ld, KINDS[k], pr, pa, fe, fb, tr, co, am, po, uu)
+                for oid, ti, ld, k, pr, pa, fe, fb, tr, co, am, po, uu in cols]
 
 
-_ARRAY_FIELDS = ("id", "t", "day", "kind", "price", "paid", "fee", "fba", "tracked", "confirm", "amount", "u")
+_ARRAY_FIELDS = (
+    "id", "t", "day", "kind", "price", "paid", "fee", "fba", "tracked", "confirm", "amount", "pos", "u",
+)
 
 
 def referral_fee(paid: np.ndarray, rate: float, minimum: float) -> np.ndarray:
@@ -200,7 +204,6 @@ class World:
         self.slot_end = np.cumsum(widths)
         self.slot_start = self.slot_end - widths
         self.kind_rate = np.array([rates[k] for k in KINDS])
-        self.max_fraud_rate = rates["fraud_claim"]
 
     def blocks(self):
         """Yield the :class:`Block` of each run of :data:`BLOCK_DAYS` days, in order."""
@@ -232,9 +235,12 @@ class World:
         late = mfn & (confirm > 1.0)
         u_kind = rng.uniforms(key, ids, _S_KIND)
         slot = np.minimum(np.searchsorted(self.slot_end, u_kind, side="right"), len(KINDS) - 1)
-        kind = np.where(u_kind - self.slot_start[slot] < self.kind_rate[slot], slot, len(KINDS))
+        pos = u_kind - self.slot_start[slot]
+        kind = np.where(pos < self.kind_rate[slot], slot, len(KINDS))
         quiet = kind >= len(KINDS)
-        negfb = quiet & (rng.uniforms(key, ids, _S_NEGFB) < s.incidents.base_negative_feedback)
+        # the same stream as an incident order's feedback, so that an order in the fraud slot that a
+        # policy does not attempt is treated exactly like a quiet order (flows/orders.py, start)
+        negfb = quiet & (rng.uniforms(key, ids, D.NEG_FB) < s.incidents.base_negative_feedback)
         # out-of-stock orders are cancelled or shipped late by the flow, which counts them
         from_stock = mfn & (kind != KIND_INDEX["out_of_stock"])
         late = from_stock & (confirm > 1.0)
@@ -265,7 +271,7 @@ class World:
         is_harm = (kind[sel] == KIND_INDEX["product_safety"]) | (kind[sel] == KIND_INDEX["fraud_claim"])
         incident = OrderArrays(
             first, ids[sel], t[sel], local_day[sel], kind[sel], price[sel], np.round(paid[sel], 2),
-            np.round(fee[sel], 2), fba[sel], tracked[sel], confirm[sel], np.where(is_harm, amount, 0.0), u,
+            np.round(fee[sel], 2), fba[sel], tracked[sel], confirm[sel], np.where(is_harm, amount, 0.0), pos[sel], u,
         )
         remorse = incident.kind == KIND_INDEX["remorse_return"]
         block.remorse = incident.select(remorse)

@@ -62,7 +62,7 @@ def claim(run: Run, o, reason: str, filed: float, incident_at: float, auto: bool
         if arrives <= decided and u[D.WITHDRAW] < run.scenario.buyers.withdraw_when_refunded:
             decided = max(arrives, filed)
             outcome = "withdrawn"
-        elif responds and u[D.REFUND_ON_CLAIM] < c.refund_on_claim:
+        elif responds and respond_at <= decided and u[D.REFUND_ON_CLAIM] < c.refund_on_claim:
             decided = respond_at
             run.seller_refund(decided, o, amount, incident_at, to=run.claimant(o))
             withdrawn = u[D.WITHDRAW] < run.scenario.buyers.withdraw_when_refunded
@@ -120,11 +120,10 @@ def chargeback(run: Run, o, at: float, incident_at: float, service: bool) -> Non
     s = run.scenario.seller
     run.count("chargebacks")
     u = o.u
-    responds = u[D.RESPOND] < s.claims.response_rate and (
-        exponential(u[D.RESPONSE_DELAY], s.claims.response_days) <= CHARGEBACK_RESPONSE_DAYS
-    )
+    answer_days = exponential(u[D.RESPONSE_DELAY], s.claims.response_days)
+    responds = u[D.RESPOND] < s.claims.response_rate and answer_days <= CHARGEBACK_RESPONSE_DAYS
     if responds:
-        run.staff_time(at, o, s.claims.handling_minutes)
+        run.staff_time(at + answer_days, o, s.claims.handling_minutes)
     if not service and responds and u[D.CHARGEBACK_WIN] < s.disputes.evidence_quality:
         run.record_claim(o, "chargeback", "not_as_described", at, at + CHARGEBACK_RESPONSE_DAYS, "denied")
         return
@@ -137,11 +136,13 @@ def chargeback(run: Run, o, at: float, incident_at: float, service: bool) -> Non
 
 
 def unresolved(run: Run, o, reason: str, eligible: float, incident_at: float, auto: bool = False,
-               fix=None, fix_at: float = math.inf, protected: bool = False, arrives: float = math.inf) -> None:
+               fix=None, fix_at: float = math.inf, protected: bool = False, arrives: float = math.inf,
+               feedback_factor: float = 1.0) -> None:
     """A buyer whose problem the seller has not solved: claim, chargeback, or give up.
 
     ``fix(t)`` is what the seller does if it acts late, at ``fix_at`` (a late reply or a late
-    return authorisation); a buyer still waiting at that time takes it.
+    return authorisation), including the buyer's feedback on it; a buyer still waiting at that
+    time takes it. ``feedback_factor`` scales the feedback when a late item turns up.
     """
     b, p = run.scenario.buyers, run.policy
     u = o.u
@@ -153,10 +154,9 @@ def unresolved(run: Run, o, reason: str, eligible: float, incident_at: float, au
             return
     if fix is not None and fix_at < math.inf:
         fix(fix_at)
-        run.feedback(fix_at, o, b.negative_feedback.resolved * b.negative_feedback.slow_reply_factor)
         return
     if arrives < math.inf:  # a late item that turns up: nothing more than a late delivery
-        run.feedback(arrives, o, b.negative_feedback.resolved)
+        run.feedback(arrives, o, b.negative_feedback.resolved * feedback_factor)
         return
     if u[D.CHARGEBACK] < b.chargeback:
         chargeback(run, o, max(eligible, edd), incident_at, service=(reason == "item_not_received"))
@@ -187,6 +187,8 @@ def return_item(run: Run, o, requested: float, incident_at: float, seller_fault:
 
         def late_return(t: float) -> None:
             _ship_back(run, o, t, incident_at, seller_fault, resale_share, fraud)
+            base = s.buyers.negative_feedback.resolved if seller_fault else s.incidents.base_negative_feedback
+            run.feedback(t, o, base * s.buyers.negative_feedback.slow_reply_factor)
 
         unresolved(run, o, "return_issue", requested + window, incident_at, auto=True,
                    fix=late_return, fix_at=authorised_at)

@@ -26,8 +26,11 @@ def start(run: Run, o) -> None:
     """Dispatch an incident order placed now (the account is not suspended)."""
     kind = o.kind
     if kind == "fraud_claim":
-        if o.u[D.FRAUD_POLICY] * run.max_fraud_rate >= run.policy.fraud_attempt_rate:
-            return  # under this policy, this order sees no fraudulent claim
+        if o.pos >= run.policy.fraud_attempt_rate:
+            # the fraud slot is as wide as the largest policy rate; under this policy the order is
+            # uneventful and gets exactly what the day loop gives quiet orders
+            run.quiet_feedback(o)
+            return
         run.count("incidents.fraud_claim")
         run.env.process(pdpi.claim_process(run, o, fraud=True))
         return
@@ -88,6 +91,10 @@ def lost_in_transit(run: Run, o) -> None:
     def refund(t: float) -> None:
         run.seller_refund(t, o, o.paid, edd)
 
+    def late_refund(t: float) -> None:
+        refund(t)
+        run.feedback(t, o, b.negative_feedback.resolved * b.negative_feedback.slow_reply_factor)
+
     if o.u[D.CONTACT] < b.contact_seller_first:
         def after(msg: float, reply: float) -> None:
             deadline = msg + p.message_reply_hours / 24.0
@@ -96,7 +103,7 @@ def lost_in_transit(run: Run, o) -> None:
                 run.feedback(reply, o, b.negative_feedback.resolved * _slow(run, msg, reply))
                 return
             atoz.unresolved(run, o, "item_not_received", max(eligible, deadline), edd,
-                            auto=p.auto_grant_unanswered_message or not o.tracked, fix=refund, fix_at=reply,
+                            auto=p.auto_grant_unanswered_message or not o.tracked, fix=late_refund, fix_at=reply,
                             protected=protected)
 
         _send_message(run, o, edd + exponential(o.u[D.CONTACT_DELAY], b.contact_delay_days), after)
@@ -124,7 +131,8 @@ def late_delivery(run: Run, o, extra_days: float | None = None) -> None:
             unanswered_rule = (not answered) and p.auto_grant_unanswered_message
             auto = unanswered_rule or not o.tracked
             start = max(eligible, deadline) if unanswered_rule else eligible
-            atoz.unresolved(run, o, "item_not_received", start, edd, auto=auto, protected=protected, arrives=arrives)
+            atoz.unresolved(run, o, "item_not_received", start, edd, auto=auto, protected=protected, arrives=arrives,
+                            feedback_factor=_slow(run, msg, reply))
 
         _send_message(run, o, edd + exponential(o.u[D.CONTACT_DELAY], b.contact_delay_days), after)
         return
@@ -172,7 +180,8 @@ def defective(run: Run, o) -> None:
                 return
 
             def late_return(t: float) -> None:
-                atoz.return_item(run, o, t, noticed, True, resale, authorised_at=t)
+                atoz.return_item(run, o, t, noticed, True, resale, authorised_at=t,
+                                 feedback_factor=b.negative_feedback.slow_reply_factor)
 
             atoz.unresolved(run, o, "not_as_described", deadline, noticed,
                             auto=p.auto_grant_unanswered_message, fix=late_return, fix_at=reply)
