@@ -26,9 +26,30 @@ HEALTH_BASE = 1 << 60
 
 
 def _mix(z: np.ndarray) -> np.ndarray:
-    z = (z ^ (z >> _S30)) * _M1
-    z = (z ^ (z >> _S27)) * _M2
-    return z ^ (z >> _S31)
+    """SplitMix64's finaliser, in place (z is uint64)."""
+    t = np.right_shift(z, _S30)
+    z ^= t
+    z *= _M1
+    np.right_shift(z, _S27, out=t)
+    z ^= t
+    z *= _M2
+    np.right_shift(z, _S31, out=t)
+    z ^= t
+    return z
+
+
+def _hash_uniforms(key: np.uint64, counters: np.ndarray) -> np.ndarray:
+    """SplitMix64 output number ``counter`` of the sequence seeded by ``key``, as a double in [0, 1)."""
+    z = counters  # a fresh uint64 array the caller owns
+    with np.errstate(over="ignore"):
+        z += np.uint64(1)
+        z *= _GOLD
+        z += key
+        _mix(z)
+    z >>= _S11
+    out = z.astype(np.float64)
+    out *= 1.0 / 9007199254740992.0
+    return out
 
 
 def replication_seed(seed: int, replication: int, variant: int = 0) -> np.random.SeedSequence:
@@ -54,20 +75,18 @@ def chunk_generator(seq: np.random.SeedSequence, chunk: int) -> np.random.Genera
 
 def uniforms(key: np.uint64, ids: np.ndarray, stream: int) -> np.ndarray:
     """Uniforms in [0, 1) for each id in ``ids`` (uint64) on decision ``stream``."""
+    counters = ids.astype(np.uint64, copy=True)
     with np.errstate(over="ignore"):
-        x = ids.astype(np.uint64) * np.uint64(N_STREAMS) + np.uint64(stream)
-        z = _mix((x * _GOLD) ^ key)
-        z = _mix(z + _GOLD)
-    return (z >> _S11).astype(np.float64) * (1.0 / 9007199254740992.0)
+        counters *= np.uint64(N_STREAMS)
+        counters += np.uint64(stream)
+    return _hash_uniforms(key, counters)
 
 
 def uniform_matrix(key: np.uint64, ids: np.ndarray, n_streams: int) -> np.ndarray:
     """A (len(ids), n_streams) array: column s holds ``uniforms(key, ids, s)``."""
     with np.errstate(over="ignore"):
-        x = ids.astype(np.uint64)[:, None] * np.uint64(N_STREAMS) + np.arange(n_streams, dtype=np.uint64)[None, :]
-        z = _mix((x * _GOLD) ^ key)
-        z = _mix(z + _GOLD)
-    return (z >> _S11).astype(np.float64) * (1.0 / 9007199254740992.0)
+        counters = ids.astype(np.uint64)[:, None] * np.uint64(N_STREAMS) + np.arange(n_streams, dtype=np.uint64)
+    return _hash_uniforms(key, counters)
 
 
 def exponential(u: float, mean: float) -> float:

@@ -228,7 +228,10 @@ class World:
         price = np.round(price, 2)
         paid = price + m.shipping_charge
         fee = referral_fee(paid, m.referral_fee_rate, m.referral_fee_min)
-        fba = rng.uniforms(key, ids, _S_FBA) < m.fba_share
+        if 0.0 < m.fba_share < 1.0:
+            fba = rng.uniforms(key, ids, _S_FBA) < m.fba_share
+        else:  # all one channel: no draw needed (the same result as drawing)
+            fba = np.full(n, m.fba_share >= 1.0)
         mfn = ~fba
         tracked = mfn & (rng.uniforms(key, ids, _S_TRACK) < s.seller.tracking.upload_rate)
         confirm = -s.seller.tracking.upload_delay_days * np.log1p(-rng.uniforms(key, ids, _S_CONFIRM))
