@@ -21,8 +21,6 @@ _S30, _S27, _S31, _S11 = np.uint64(30), np.uint64(27), np.uint64(31), np.uint64(
 N_STREAMS = 64
 """Decision streams per order; stream numbers live in :mod:`azsim.world`."""
 
-HEALTH_BASE = 1 << 60
-"""Ids at and above this key account-level draws (reviews, months), not orders."""
 
 
 def _mix(z: np.ndarray) -> np.ndarray:
@@ -62,9 +60,13 @@ def replication_seed(seed: int, replication: int, variant: int = 0) -> np.random
     return np.random.SeedSequence(int(seed), spawn_key=key)
 
 
-def replication_key(seq: np.random.SeedSequence) -> np.uint64:
-    """A 64-bit key for the hashed uniforms of one replication."""
-    return np.uint64(seq.generate_state(1, np.uint64)[0])
+def replication_key(seq: np.random.SeedSequence, account: bool = False) -> np.uint64:
+    """A 64-bit key for the hashed uniforms of one replication.
+
+    ``account=True`` gives the key of account-level draws (reviews, suspensions, months), which
+    are indexed by day; a separate key keeps them apart from the orders' draws.
+    """
+    return np.uint64(seq.generate_state(2, np.uint64)[1 if account else 0])
 
 
 def chunk_generator(seq: np.random.SeedSequence, chunk: int) -> np.random.Generator:

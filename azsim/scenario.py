@@ -188,7 +188,7 @@ class Insurance(Model):
     carry: Literal["always", "when_required", "never"] = "when_required"
     premium_per_year: Money = 1200.0
     premium_share_of_revenue: Rate = 0.0
-    deductible: Money = 1000.0
+    deductible: float = Field(1000.0, ge=0.0, le=10_000.0, description="Amazon requires a deductible <= $10k")
     proof_delay_days: Days = Field(3.0, description="mean days to send proof of cover to Amazon")
 
 

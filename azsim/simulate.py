@@ -94,10 +94,10 @@ class Run:
         self._wage_per_minute = scenario.seller.support.wage_per_hour / 60.0
         self._feedback_delay = scenario.account_health.feedback_delay_days
         n = scenario.horizon_days
-        ids = np.arange(n, dtype=np.uint64) + np.uint64(rng.HEALTH_BASE)
-        self._u_suspend = rng.uniforms(world.key, ids, _H_SUSPEND)
-        self._u_reinstate = rng.uniforms(world.key, ids, _H_REINSTATE)
-        self._u_uninsured = rng.uniforms(world.key, ids, _H_UNINSURED)
+        days = np.arange(n, dtype=np.uint64)
+        self._u_suspend = rng.uniforms(world.account_key, days, _H_SUSPEND)
+        self._u_reinstate = rng.uniforms(world.account_key, days, _H_REINSTATE)
+        self._u_uninsured = rng.uniforms(world.account_key, days, _H_UNINSURED)
         self._sales = np.zeros(n + 1)
         # an established seller arrives with its sales history: months over the threshold so far
         m = scenario.market

@@ -194,6 +194,7 @@ class World:
         self.replication = int(replication)
         self.seq = rng.replication_seed(seed, replication, variant)
         self.key = rng.replication_key(self.seq)
+        self.account_key = rng.replication_key(self.seq, account=True)
         m = scenario.market
         days = np.arange(scenario.horizon_days)
         month = ((m.start_month - 1) + (days // (365.25 / 12)).astype(int)) % 12 + 1

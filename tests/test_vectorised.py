@@ -16,6 +16,9 @@ from azsim.simulate import run_policy
         {"market": {"fba_share": 0.5}, "seller": {"returns": {"authorise_within_48h": 0.3, "refund_delay_days": 4}}},
         {"policies": {"new": {"auto_grant_unauthorised_return": False, "refund_deadline_days": 0.5}}},
         {"incidents": {"return_fraud_share": 0.5, "remorse_return": 0.3}, "account_health": {"odr_limit": 0.001}},
+        {"market": {"price": {"median": 0.5, "sigma": 3.0}}},  # free items: no referral fee to credit
+        {"policies": {"new": {"auto_grant_unauthorised_return": False}},
+         "seller": {"returns": {"authorise_within_48h": 0}}},
     ],
 )
 def test_vectorised_remorse_returns_match_the_scalar_flow(overrides):

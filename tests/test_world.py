@@ -63,3 +63,10 @@ def test_adding_a_policy_changes_nothing_for_the_others():
         assert (a.ledger.net_cents() == b.ledger.net_cents()).all()
         assert a.counts == b.counts
     assert run_policy(three, "fraudy", 9, 0).counts["incidents.fraud_claim"] > 50
+
+
+def test_account_level_draws_do_not_reuse_order_draws():
+    w = World(scenario_from_dict({"horizon_days": 30}), 1, 0)
+    assert w.account_key != w.key
+    days = np.arange(30, dtype=np.uint64)
+    assert not np.array_equal(uniforms(w.account_key, days, 0), uniforms(w.key, days, 0))

@@ -5,8 +5,9 @@ Step list (each step names the parameter behind it):
    ``policy.message_reply_hours`` (48 h) or authorise a return within
    ``policy.return_authorisation_hours`` (48 h).
 2. An unresolved buyer may file (``buyers.escalate_to_atoz``) from
-   ``policy.claim_eligible_after_edd_days`` (3) after the latest EDD, or at delivery for items
-   that arrived, until ``policy.claim_window_days`` (90) after the EDD.
+   ``policy.claim_eligible_after_edd_days`` (3) after the latest EDD for items not received,
+   or once the 48 h to answer a message or authorise a return have passed for items that
+   arrived, until ``policy.claim_window_days`` (90) after the EDD.
 3. Automatic grant: no valid tracking, a message unanswered for 48 h, a return not authorised
    within 48 h. Otherwise the seller may refund at once (``seller.claims.refund_on_claim``);
    Amazon may ask the seller for information (``policy.info_request_rate``) with
@@ -62,16 +63,16 @@ def claim(run: Run, o, reason: str, filed: float, incident_at: float, auto: bool
         if arrives <= decided and u[D.WITHDRAW] < run.scenario.buyers.withdraw_when_refunded:
             decided = max(arrives, filed)
             outcome = "withdrawn"
-        elif responds and respond_at <= decided and u[D.REFUND_ON_CLAIM] < c.refund_on_claim:
-            decided = respond_at
-            run.seller_refund(decided, o, amount, incident_at, to=run.claimant(o))
-            withdrawn = u[D.WITHDRAW] < run.scenario.buyers.withdraw_when_refunded
-            outcome = "withdrawn" if withdrawn else "refunded_in_review"
         elif u[D.INFO_REQUEST] < p.info_request_rate and (
             not responds or respond_at - filed > p.info_response_hours / 24.0
         ):
             decided = filed + p.info_response_hours / 24.0
             outcome = "granted_seller_funded"
+        elif responds and respond_at <= decided and u[D.REFUND_ON_CLAIM] < c.refund_on_claim:
+            decided = respond_at
+            run.seller_refund(decided, o, amount, incident_at, to=run.claimant(o))
+            withdrawn = u[D.WITHDRAW] < run.scenario.buyers.withdraw_when_refunded
+            outcome = "withdrawn" if withdrawn else "refunded_in_review"
         elif u[D.REVIEW] < getattr(p.review_grant_rate, reason):
             outcome = "granted_amazon_funded" if (protected and p.buy_shipping_protection) else "granted_seller_funded"
         else:
@@ -196,6 +197,8 @@ def return_item(run: Run, o, requested: float, incident_at: float, seller_fault:
     _ship_back(run, o, authorised_at, incident_at, seller_fault, resale_share, fraud)
     fb = s.buyers.negative_feedback
     base = fb.resolved if seller_fault else s.incidents.base_negative_feedback
+    if authorised_at - requested > window:  # authorised late: as slow as a late reply
+        feedback_factor = max(feedback_factor, fb.slow_reply_factor)
     run.feedback(authorised_at, o, base * feedback_factor)
 
 

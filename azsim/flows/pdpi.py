@@ -98,7 +98,8 @@ def _old_flow(run: Run, o, fraud, claimant, amount, harm_at, report_at) -> None:
     lit = s.litigation
     responds = u[D.RESPOND] < s.seller.claims.response_rate
     if responds:
-        run.staff_time(report_at, o, s.seller.claims.handling_minutes)
+        answer_at = report_at + exponential(u[D.RESPONSE_DELAY], s.seller.claims.response_days)
+        run.staff_time(answer_at, o, s.seller.claims.handling_minutes)
     refuses = fraud and u[D.SUSPECT] < lit.seller_detects_fraud
     if responds and not refuses:
         paid_at = report_at + lit.settlement_days
@@ -140,7 +141,8 @@ def _new_flow(run: Run, o, fraud, claimant, amount, harm_at, report_at) -> None:
         run.paid(paid_at, harm_at, "pdpi")
         proof_in_time = exponential(u[D.PROOF_DELAY], s.seller.insurance.proof_delay_days) <= p.insurance_proof_days
         if run.insured and proof_in_time:
-            run.staff_time(report_at, o, claims.handling_minutes)
+            proof_at = report_at + exponential(u[D.PROOF_DELAY], s.seller.insurance.proof_delay_days)
+            run.staff_time(proof_at, o, claims.handling_minutes)
             run.record_claim(o, "pdpi", reason, report_at, paid_at, "amazon_paid_insured_seller")
             return
         # no proof in time: Amazon withholds the amount from the seller, whose insurer (if any)
@@ -158,13 +160,12 @@ def _new_flow(run: Run, o, fraud, claimant, amount, harm_at, report_at) -> None:
         return
 
     # above the threshold: the seller (or its insurer) must answer
-    responds = u[D.RESPOND] < claims.response_rate and (
-        exponential(u[D.RESPONSE_DELAY], claims.response_days) <= p.seller_response_days
-    )
+    answer_days = exponential(u[D.RESPONSE_DELAY], claims.response_days)
+    responds = u[D.RESPOND] < claims.response_rate and answer_days <= p.seller_response_days
     disputes = _wants_dispute(run, o, fraud)
     paid_at = report_at + p.seller_path_resolution_days
     if responds:
-        run.staff_time(report_at, o, claims.handling_minutes)
+        run.staff_time(report_at + answer_days, o, claims.handling_minutes)
     if responds and not disputes:
         _seller_or_insurer_pays(run, o, paid_at, amount, claimant, _COMP)
         run.paid(paid_at, harm_at, "pdpi")

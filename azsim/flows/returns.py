@@ -66,7 +66,8 @@ class RemorseBatch:
         arrives = authorised + _exp(u[:, D.TRANSIT], s.buyers.return_transit_days)
         delay = np.where(a.fba, 0.0, _exp(u[:, D.REFUND_DELAY], r.refund_delay_days))
         refund_at = arrives + np.minimum(delay, p.refund_deadline_days)
-        credit = a.fee * np.minimum(1.0, a.price / a.paid)
+        paid_pos = a.paid > 0
+        credit = np.where(paid_pos, a.fee * np.minimum(1.0, a.price / np.where(paid_pos, a.paid, 1.0)), 0.0)
         admin = np.minimum(5.0, 0.2 * credit)
         wage = r.handling_minutes * s.seller.support.wage_per_hour / 60.0
         zeros = np.zeros(n)
@@ -102,7 +103,8 @@ class RemorseBatch:
         self.returns = day_count(a.day, minlength=n_days)
         self.fraud = day_count(a.day[fraud], minlength=n_days)
         self.late_refunds = day_count(a.day[delay > p.refund_deadline_days], minlength=n_days)
-        nf = u[:, D.NEG_FB] < s.incidents.base_negative_feedback
+        slow = np.where(in_time, 1.0, s.buyers.negative_feedback.slow_reply_factor)
+        nf = u[:, D.NEG_FB] < s.incidents.base_negative_feedback * slow
         self.nf_day = a.day[nf]
         self.nf_at = authorised[nf]
         self.nf_order = a.id[nf]
