@@ -103,7 +103,7 @@ class RemorseBatch:
         self.returns = day_count(a.day, minlength=n_days)
         self.fraud = day_count(a.day[fraud], minlength=n_days)
         self.late_refunds = day_count(a.day[delay > p.refund_deadline_days], minlength=n_days)
-        slow = np.where(in_time, 1.0, s.buyers.negative_feedback.slow_reply_factor)
+        slow = np.where(authorised - requested > window, s.buyers.negative_feedback.slow_reply_factor, 1.0)
         nf = u[:, D.NEG_FB] < s.incidents.base_negative_feedback * slow
         self.nf_day = a.day[nf]
         self.nf_at = authorised[nf]
