@@ -60,11 +60,75 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("scenario")
     v.add_argument("--set", dest="overrides", action="append", default=[], metavar="PATH=VALUE")
 
+    sw = sub.add_parser("sweep", help="run a design of scenario variants (paired policies) into a results store")
+    sw.add_argument("scenario", help="scenario YAML file, or a sweep YAML file (scenario, factors, design, ...)")
+    _design_args(sw)
+    sw.add_argument("--out", required=True, metavar="STORE.duckdb", help="DuckDB results store (created or resumed)")
+    _executor_args(sw)
+
+    se = sub.add_parser("sensitivity", help="Sobol indices (SALib) and tornado data of the policy change")
+    se.add_argument("scenario", help="scenario YAML file")
+    _design_args(se, sensitivity=True)
+    se.add_argument("--output", action="append", default=[], metavar="METRIC",
+                    help="output to analyse (default seller_cost.total); repeatable, e.g. amazon_cost.total")
+    se.add_argument("--out", metavar="STORE.duckdb", help="keep the runs in this store (default: a temporary one)")
+    se.add_argument("--json", metavar="PATH", help="write the indices and tornado data as JSON (- for stdout)")
+    _executor_args(se)
+
+    ad = sub.add_parser("advise", help="which practice to fix first, and whether to insure")
+    ad.add_argument("scenario")
+    ad.add_argument("--replications", "-r", type=_positive_int, default=20)
+    ad.add_argument("--seed", "-s", type=_seed, default=20210901)
+    ad.add_argument("--set", dest="overrides", action="append", default=[], metavar="PATH=VALUE")
+    ad.add_argument("--json", metavar="PATH", help="write the advice as JSON (- for stdout)")
+
+    rs = sub.add_parser("results", help="list what a results store holds; export it")
+    rs.add_argument("store", metavar="STORE.duckdb")
+    rs.add_argument("--export", choices=["parquet", "csv"], help="export every table")
+    rs.add_argument("--dir", default=None, metavar="DIR", help="export directory (default: STORE name + _export)")
+
     b = sub.add_parser("bench", help="speed and memory benchmark (one JSON line)")
     b.add_argument("--orders", type=_positive_int, default=1_000_000, help="orders to simulate (default 1,000,000)")
     b.add_argument("--scenario", default=None, help="scenario file (default: scenarios/default.yaml)")
     b.add_argument("--seed", type=_seed, default=0)
     return p
+
+
+def _replications(text: str):
+    if text == "auto":
+        return "auto"
+    return _positive_int(text)
+
+
+def _unit(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not 0 < value < 1:
+        raise argparse.ArgumentTypeError(f"must be between 0 and 1, got {value}")
+    return value
+
+
+def _design_args(p, sensitivity: bool = False) -> None:
+    p.add_argument("--vary", action="append", default=[], metavar="PATH=LO:HI:STEPS|PATH=a,b,c",
+                   help="a factor: a field's range (LO:HI:STEPS) or list of values; repeatable")
+    if not sensitivity:
+        p.add_argument("--design", choices=["grid", "lhs", "sobol"], default=None, help="default grid")
+    p.add_argument("--samples", type=_positive_int, default=None,
+                   help="points of an lhs design, or the base sample N of a Sobol design (a power of 2)")
+    p.add_argument("--replications", "-r", type=_replications, default=None, help="a number or 'auto' (default 5)")
+    p.add_argument("--precision", type=_unit, default=None, help="auto: target CI half-width / |mean| (default 0.05)")
+    p.add_argument("--max-replications", type=_positive_int, default=None, help="auto: cap (default 100)")
+    p.add_argument("--seed", "-s", type=_seed, default=None)
+    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="PATH=VALUE")
+
+
+def _executor_args(p) -> None:
+    p.add_argument("--executor", default="local", metavar="inline|local|dask|dask://HOST:PORT",
+                   help="where runs execute (default local: a process pool on all cores)")
+    p.add_argument("--workers", type=_positive_int, default=None, help="worker processes (default: all cores)")
+    p.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
 
 
 def _load(path: str, overrides: list[str]):
@@ -158,6 +222,147 @@ def cmd_validate(args) -> int:
     return 0
 
 
+def _progress_bar(quiet: bool, what: str = "runs"):
+    """A tqdm bar on a terminal (runs done, runs/s, ETA); nothing otherwise."""
+    if quiet or not sys.stderr.isatty():
+        return None, lambda: None
+    from tqdm import tqdm
+
+    bar = tqdm(total=0, unit=" " + what, file=sys.stderr, dynamic_ncols=True)
+
+    def update(done: int, total: int) -> None:
+        if bar.total != total:
+            bar.total = total
+        bar.n = done
+        bar.refresh()
+
+    return update, bar.close
+
+
+def _spec_from_args(args, design: str | None = None):
+    from .experiments import SweepSpec, load_sweep, parse_vary
+    from .scenario import read_yaml
+
+    raw = read_yaml(args.scenario)
+    if isinstance(raw, dict) and "factors" in raw:  # a sweep file; command-line options override it
+        spec = load_sweep(args.scenario)
+        if args.overrides:
+            spec.base = spec.base.with_overrides(dict(parse_override(o) for o in args.overrides))
+        if args.vary:
+            spec.factors = [parse_vary(v) for v in args.vary]
+        changes = {k: getattr(args, k) for k in ("samples", "replications", "precision", "max_replications", "seed")
+                   if getattr(args, k, None) is not None}
+        if design or getattr(args, "design", None):
+            changes["design"] = design or args.design
+        if changes or args.vary or args.overrides:
+            spec = SweepSpec(**{**_spec_fields(spec), **changes})
+        return spec
+    base = _load(args.scenario, args.overrides)
+    if not args.vary:
+        raise ScenarioError(["--vary: at least one factor is needed, e.g. --vary seller.messages.reply_rate=0.5:1:3"])
+    return SweepSpec(
+        base=base,
+        factors=[parse_vary(v) for v in args.vary],
+        design=design or getattr(args, "design", None) or "grid",
+        samples=args.samples or 16,
+        replications=args.replications or 5,
+        precision=args.precision or 0.05,
+        max_replications=args.max_replications or 100,
+        seed=args.seed if args.seed is not None else 20210901,
+        name=Path(args.scenario).stem,
+        source=args.scenario,
+    )
+
+
+def _spec_fields(spec) -> dict:
+    return {k: getattr(spec, k) for k in ("base", "factors", "design", "samples", "replications", "precision",
+                                          "max_replications", "seed", "name", "source")}
+
+
+def _check_store_target(path: str) -> None:
+    parent = Path(path).resolve().parent
+    if not parent.is_dir():
+        raise ScenarioError([f"--out: directory does not exist: {parent}"])
+    if Path(path).is_dir():
+        raise ScenarioError([f"--out: is a directory: {path}"])
+
+
+def cmd_sweep(args) -> int:
+    from .sweep import run_sweep
+
+    spec = _spec_from_args(args)
+    spec.validate()
+    _check_store_target(args.out)
+    update, close = _progress_bar(args.quiet)
+    try:
+        result = run_sweep(spec, args.out, executor=args.executor, workers=args.workers, progress=update)
+    finally:
+        close()
+    print(result.format())
+    print(f"results in {args.out} (azsim results {args.out})")
+    return 0
+
+
+def cmd_sensitivity(args) -> int:
+    import tempfile
+
+    from .sweep import run_sensitivity
+
+    spec = _spec_from_args(args, design="sobol")
+    if args.samples is None and spec.samples == 16:
+        spec.samples = 64
+    spec.validate()
+    outputs = args.output or ["seller_cost.total"]
+    update, close = _progress_bar(args.quiet)
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            store = args.out or str(Path(tmp) / "sensitivity.duckdb")
+            if args.out:
+                _check_store_target(args.out)
+            report = run_sensitivity(spec, store, outputs, executor=args.executor, workers=args.workers,
+                                     progress=update)
+    finally:
+        close()
+    if args.json == "-":
+        sys.stdout.write(json.dumps(report.to_dict(), indent=2, sort_keys=True) + "\n")
+        return 0
+    print(report.format())
+    if args.json:
+        from .comparison import write_atomic
+
+        write_atomic(Path(args.json), json.dumps(report.to_dict(), indent=2, sort_keys=True) + "\n")
+    return 0
+
+
+def cmd_advise(args) -> int:
+    from .advisor import advise
+
+    scenario = _load(args.scenario, args.overrides)
+    if args.json and args.json != "-":
+        _check_output(args.json)
+    advice = advise(scenario, replications=args.replications, seed=args.seed)
+    if args.json == "-":
+        sys.stdout.write(json.dumps(advice.to_dict(), indent=2, sort_keys=True) + "\n")
+        return 0
+    print(advice.format())
+    if args.json:
+        from .comparison import write_atomic
+
+        write_atomic(Path(args.json), json.dumps(advice.to_dict(), indent=2, sort_keys=True) + "\n")
+    return 0
+
+
+def cmd_results(args) -> int:
+    from .store import describe, export
+
+    print(describe(args.store))
+    if args.export:
+        outdir = args.dir or str(Path(args.store).with_suffix("")) + "_export"
+        for path in export(args.store, args.export, outdir):
+            print(f"wrote {path}")
+    return 0
+
+
 def cmd_bench(args) -> int:
     from .bench import bench
 
@@ -169,7 +374,8 @@ def cmd_bench(args) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    handler = {"compare": cmd_compare, "validate": cmd_validate, "bench": cmd_bench}[args.command]
+    handler = {"compare": cmd_compare, "validate": cmd_validate, "bench": cmd_bench, "sweep": cmd_sweep,
+               "sensitivity": cmd_sensitivity, "advise": cmd_advise, "results": cmd_results}[args.command]
     try:
         return handler(args)
     except ScenarioError as err:
@@ -177,6 +383,14 @@ def main(argv: list[str] | None = None) -> int:
         for problem in err.problems:
             print(f"error: {where}{problem}", file=sys.stderr)
         return EXIT_INPUT
+    except Exception as err:  # store and executor problems are input problems: name them, exit 2
+        from .executors import ExecutorError
+
+        store_error = type(err).__name__ == "StoreError"
+        if store_error or isinstance(err, ExecutorError):
+            print(f"error: {err}", file=sys.stderr)
+            return EXIT_INPUT
+        raise
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130

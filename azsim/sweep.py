@@ -1,0 +1,269 @@
+"""Run a sweep: every design point x replication through all policies, streamed to a store.
+
+The coordinator validates every point first, opens the store (one writer at a time), skips the
+(point, replication) runs already stored, and hands the rest to an executor. Each finished run
+is written in its own transaction, so a sweep interrupted anywhere resumes with the same command
+and ends with exactly the results of an uninterrupted one. A run that raises is stored with its
+error and the sweep goes on.
+
+Seeds: run (point, replication) uses ``SeedSequence(seed, spawn_key=(replication,))``, the same
+world for every point of a replication: common random numbers across design points as well as
+across policies, and never a function of the worker or of completion order.
+
+``replications: auto`` adds replications to each point until the 95% CI half-width of the
+paired seller-cost change is within ``precision`` of its mean, confirmed over a look-ahead of
+further replications (the sequential procedure of Hoad, Robinson and Davies, 2010), or until
+``max_replications``; the result says which.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+import traceback
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .comparison import run_replication
+from .executors import make_executor
+from .experiments import SweepSpec
+from .scenario import Scenario
+from .stats import half_width
+
+__all__ = ["Task", "run_task", "run_sweep", "SweepResult", "run_sensitivity", "SensitivityReport", "point_outputs",
+           "AUTO_START", "AUTO_LOOKAHEAD", "PRECISION_METRIC"]
+
+AUTO_START = 5
+"""Replications every point gets before the precision rule is first checked."""
+AUTO_LOOKAHEAD = 5
+"""Further replications over which a met precision must hold (Hoad et al.'s kLimit)."""
+PRECISION_METRIC = "seller_cost.total"
+
+
+@dataclass(frozen=True)
+class Task:
+    point: int
+    replication: int
+    scenario: Scenario
+    seed: int
+
+
+def run_task(task: Task) -> dict:
+    """One run: every policy of the point's scenario on one replication. Never raises."""
+    t0 = time.perf_counter()
+    try:
+        metrics, _ = run_replication(task.scenario, task.seed, task.replication)
+        return {"metrics": metrics, "error": None, "seconds": time.perf_counter() - t0}
+    except Exception:  # stored with the run; the sweep goes on
+        return {"metrics": None, "error": traceback.format_exc(limit=6), "seconds": time.perf_counter() - t0}
+
+
+@dataclass
+class SweepResult:
+    sweep_id: str
+    points: int
+    runs_done: int = 0  # run in this invocation
+    runs_skipped: int = 0  # already in the store (resumed)
+    failures: list[tuple[int, int, str]] = field(default_factory=list)
+    replications: dict[int, int] = field(default_factory=dict)  # point -> replications used
+    converged: dict[int, bool] = field(default_factory=dict)  # auto only: point -> precision reached
+
+    def format(self) -> str:
+        lines = [f"sweep {self.sweep_id}: {self.points} points, {self.runs_done} runs done now, "
+                 f"{self.runs_skipped} already stored, {len(self.failures)} failed"]
+        if self.converged:
+            ok = sum(self.converged.values())
+            lines.append(f"replications auto: {ok} of {len(self.converged)} points reached the precision; "
+                         f"replications per point {min(self.replications.values())}-{max(self.replications.values())}")
+        for point, rep, err in self.failures[:10]:
+            last = err.strip().splitlines()[-1] if err.strip() else "error"
+            lines.append(f"  failed: point {point}, replication {rep}: {last}")
+        if len(self.failures) > 10:
+            lines.append(f"  ... and {len(self.failures) - 10} more (azsim results STORE)")
+        return "\n".join(lines)
+
+
+def _precision_met(values_base, values_pol, precision: float) -> bool:
+    d = np.asarray(values_pol, float) - np.asarray(values_base, float)
+    if d.size < 2:
+        return False
+    hw = half_width(d)
+    m = float(d.mean())
+    return math.isfinite(hw) and m != 0 and hw <= precision * abs(m)
+
+
+def run_sweep(spec: SweepSpec, store_path, executor: str = "local", workers: int | None = None,
+              progress=None) -> SweepResult:
+    """Run (or resume) ``spec`` into the DuckDB store at ``store_path``.
+
+    ``progress(done, total)`` is called after each run (total grows under ``auto``).
+    """
+    from .store import Store
+
+    scenarios = spec.validate()  # every point, before anything is written
+    result = SweepResult(spec.sweep_id, len(scenarios))
+    policies = spec.base.policy_names
+    with Store(store_path) as store:
+        store.begin_sweep(spec.sweep_id, spec.to_dict(), spec.points())
+        done = store.finished(spec.sweep_id)
+        with make_executor(executor, workers) as ex:
+
+            def execute(pairs: list[tuple[int, int]], total: int) -> None:
+                tasks = []
+                for p, r in pairs:
+                    if (p, r) in done:
+                        result.runs_skipped += 1
+                    else:
+                        tasks.append(Task(p, r, scenarios[p], spec.seed))
+                count = total - len(tasks)
+                if progress:
+                    progress(count, total)
+                for task, out in ex.run(run_task, tasks):
+                    store.write_run(spec.sweep_id, task.point, task.replication, out["metrics"], out["error"],
+                                    out["seconds"])
+                    done.add((task.point, task.replication))
+                    result.runs_done += 1
+                    if out["error"]:
+                        result.failures.append((task.point, task.replication, out["error"]))
+                    count += 1
+                    if progress:
+                        progress(count, total)
+
+            if spec.replications != "auto":
+                n = int(spec.replications)
+                execute([(p, r) for p in range(len(scenarios)) for r in range(n)], len(scenarios) * n)
+                result.replications = {p: n for p in range(len(scenarios))}
+            else:
+                _run_auto(spec, store, execute, result, policies)
+        store.summarise(spec.sweep_id, policies[0])
+    result.failures.sort()
+    return result
+
+
+def _run_auto(spec: SweepSpec, store, execute, result: SweepResult, policies: list[str]) -> None:
+    """Sequential replications per point (Hoad, Robinson and Davies 2010), in deterministic waves."""
+    n_points = len(spec.points())
+    cap = spec.max_replications
+    target = {p: min(AUTO_START, cap) for p in range(n_points)}
+    have = {p: 0 for p in range(n_points)}
+    met_at: dict[int, int | None] = {p: None for p in range(n_points)}
+    open_points = set(range(n_points))
+    scheduled = 0
+    while open_points:
+        pairs = [(p, r) for p in sorted(open_points) for r in range(have[p], target[p])]
+        scheduled += len(pairs)
+        execute(pairs, scheduled)
+        for p in sorted(open_points):
+            have[p] = target[p]
+        if len(policies) < 2:
+            for p in open_points:
+                result.converged[p] = False
+            break
+        base = store.run_values(spec.sweep_id, PRECISION_METRIC, policies[0])
+        pol = store.run_values(spec.sweep_id, PRECISION_METRIC, policies[1])
+        for p in sorted(open_points):
+            b = base[base.point_id == p].sort_values("replication")
+            q = pol[pol.point_id == p].sort_values("replication")
+            merged = b.merge(q, on="replication", suffixes=("_b", "_p"))
+            ok = _precision_met(merged["value_b"], merged["value_p"], spec.precision)
+            n = have[p]
+            if ok and met_at[p] is None:
+                met_at[p] = n
+            elif not ok:
+                met_at[p] = None
+            if ok and n >= met_at[p] + AUTO_LOOKAHEAD:
+                result.converged[p] = True
+                open_points.discard(p)
+            elif n >= cap:
+                result.converged[p] = False
+                open_points.discard(p)
+            else:
+                step = AUTO_LOOKAHEAD if ok else max(1, n // 4)
+                target[p] = min(cap, n + step)
+    result.replications = dict(have)
+
+
+def point_outputs(store, sweep_id: str, metric: str, policies: list[str]):
+    """Per design point: the mean over replications of the paired change ``policies[1] - policies[0]``
+    of ``metric`` (or of the metric itself with a single policy), as a numpy array by point id."""
+    base = store.run_values(sweep_id, metric, policies[0]).rename(columns={"value": "b"})
+    if len(policies) > 1:
+        other = store.run_values(sweep_id, metric, policies[1]).rename(columns={"value": "p"})
+        both = base.merge(other, on=["point_id", "replication"], how="outer").fillna(0.0)
+        both["y"] = both["p"] - both["b"]
+    else:
+        both = base.assign(y=base["b"])
+    means = both.groupby("point_id")["y"].mean()
+    return np.array([means.get(i, np.nan) for i in range(int(means.index.max()) + 1)] if len(means) else [])
+
+
+@dataclass
+class SensitivityReport:
+    factors: list[str]
+    outputs: list[str]
+    policies: list[str]
+    samples: int
+    runs: int
+    indices: dict  # output -> DataFrame (factor, S1, S1_ci_low, S1_ci_high, ST, ST_ci_low, ST_ci_high)
+    tornado: dict  # output -> DataFrame (factor, low, high, centre, swing)
+    failures: int = 0
+
+    def to_dict(self) -> dict:
+        def rows(df):
+            return [{k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in r.items()}
+                    for r in df.to_dict(orient="records")]
+
+        return {
+            "factors": self.factors, "outputs": self.outputs, "policies": self.policies, "samples": self.samples,
+            "runs": self.runs, "failures": self.failures,
+            "sobol": {o: rows(df) for o, df in self.indices.items()},
+            "tornado": {o: rows(df) for o, df in self.tornado.items()},
+        }
+
+    def format(self) -> str:
+        what = f"{self.policies[1]} - {self.policies[0]}" if len(self.policies) > 1 else self.policies[0]
+        lines = [f"Sensitivity of the paired change ({what}), {len(self.factors)} factors, Sobol base sample "
+                 f"{self.samples}, {self.runs} runs" + (f", {self.failures} failed" if self.failures else "")]
+        for o in self.outputs:
+            lines += ["", f"{o}: Sobol indices (95% bootstrap CI)",
+                      f"{'factor':44}{'S1':>8}{'':>18}{'ST':>8}{'':>18}"]
+            for r in self.indices[o].itertuples():
+                lines.append(f"{r.factor:44}{r.S1:8.3f}  [{r.S1_ci_low:6.3f}, {r.S1_ci_high:6.3f}]"
+                             f"{r.ST:8.3f}  [{r.ST_ci_low:6.3f}, {r.ST_ci_high:6.3f}]")
+            lines += ["", f"{o}: one at a time (tornado), others at the centre of their ranges",
+                      f"{'factor':44}{'at low':>12}{'at high':>12}{'swing':>12}"]
+            for r in self.tornado[o].itertuples():
+                lines.append(f"{r.factor:44}{r.low:12,.0f}{r.high:12,.0f}{r.swing:12,.0f}")
+        return "\n".join(lines)
+
+
+def run_sensitivity(spec: SweepSpec, store_path, outputs: list[str], executor: str = "local",
+                    workers: int | None = None, progress=None) -> SensitivityReport:
+    """Sobol indices (SALib, bootstrap CIs) and one-at-a-time tornado data of the paired change.
+
+    Runs two sweeps into the store: the Sobol/Saltelli design and the one-at-a-time design.
+    """
+    from dataclasses import replace
+
+    from .sensitivity import sobol_indices, tornado
+    from .store import Store
+
+    sobol_spec = replace(spec, design="sobol", _points=None)
+    oat_spec = replace(spec, design="oat", _points=None)
+    runs = failures = 0
+    for s in (sobol_spec, oat_spec):
+        res = run_sweep(s, store_path, executor=executor, workers=workers, progress=progress)
+        runs += res.runs_done + res.runs_skipped
+        failures += len(res.failures)
+    names = [f.path for f in spec.factors]
+    policies = spec.base.policy_names
+    indices, torn = {}, {}
+    with Store(store_path, read_only=True) as store:
+        for o in outputs:
+            y = point_outputs(store, sobol_spec.sweep_id, o, policies)
+            if y.size == 0 or not np.isfinite(y).all():
+                raise ValueError(f"--output {o}: not available at every design point (failed runs or unknown metric)")
+            indices[o] = sobol_indices(names, y, seed=spec.seed)
+            torn[o] = tornado(names, point_outputs(store, oat_spec.sweep_id, o, policies))
+    return SensitivityReport(names, outputs, policies, spec.samples, runs, indices, torn, failures)
