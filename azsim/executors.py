@@ -90,7 +90,7 @@ class DaskExecutor(Executor):
         self._cluster = None
         try:
             if address:
-                self._client = Client(address if "://" in address else f"tcp://{address}", timeout="10s")
+                self._client = Client(address if "://" in address else f"tcp://{address}", timeout="5s")
             else:
                 n = workers or os.cpu_count() or 1
                 self._cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True,

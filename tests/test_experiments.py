@@ -134,3 +134,19 @@ def test_a_failing_run_is_returned_with_its_error():
 def test_unknown_executor():
     with pytest.raises(ExecutorError):
         make_executor("threads")
+
+
+def test_dask_local_cluster_gives_the_same_results_as_inline_and_the_pool():
+    from azsim.executors import DaskExecutor
+
+    tasks = _tasks()
+    inline = {(t.point, t.replication): out["metrics"] for t, out in InlineExecutor().run(run_task, tasks)}
+    with DaskExecutor(workers=2) as ex:
+        assert ex.workers == 2
+        dask = {(t.point, t.replication): out["metrics"] for t, out in ex.run(run_task, tasks)}
+    assert len(dask) == len(tasks) and _plain(inline) == _plain(dask)
+
+
+def test_unreachable_dask_scheduler_is_a_clear_error():
+    with pytest.raises(ExecutorError, match="127.0.0.1:1"):
+        make_executor("dask://127.0.0.1:1")
