@@ -1,0 +1,446 @@
+"""The practice advisor: what should a seller fix first, and should it insure?
+
+For each of the five practices of the seed article (domain.md, "five tips") the scenario is
+run again with that practice moved to a good level and compared with the scenario itself on
+the same seeds. Every random draw of an order is a hashed uniform of (replication, order,
+stream), and the practice-dependent incident types own fixed-width slots, so the two runs are
+paired order by order (docs/model.md, section 7, item 1): the per-replication difference of
+the seller's yearly cost is the saving, with a Student-t 95% CI over replications. This is
+done under every policy of the scenario. Practices are ranked by the mean saving under the
+last policy (``new`` in the standard scenarios); a practice the scenario already meets (nothing
+to change, saving exactly 0) ranks after every practice that changes something.
+
+"Insure or not?" runs the scenario with ``seller.insurance.carry`` ``always`` and ``never``:
+the expected yearly seller cost either way, and the break-even premium, the yearly premium at
+which both cost the same: the premium actually paid in the insured run plus (cost uninsured -
+cost insured), replication by replication. The premium is only a ledger entry, so costs other
+than the premium do not depend on it and the seller's cost is linear in it.
+
+Nothing here simulates directly: ``run(scenario, replications, seed) -> Comparison`` does
+(default :func:`azsim.comparison.compare`), so a caller can pass a parallel runner.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from .scenario import Scenario
+from .stats import mean_ci
+
+__all__ = [
+    "PRACTICES",
+    "PRACTICE_LABELS",
+    "Advice",
+    "advise",
+    "insurance_answer",
+    "practice_moves",
+]
+
+METRIC = "seller_cost.total"
+PREMIUM_METRIC = "seller_cost.by_category.insurance_premium"
+
+PRACTICES: dict[str, dict[str, object]] = {
+    # Tip 1: answer buyer messages quickly (24 h target, 48 h hard limit).
+    "reply_to_messages": {
+        "seller.messages.reply_rate": 0.99,  # answer essentially every message; 1 in 100 slips
+        "seller.support.staff": 2,  # a second person, so no queue pushes replies past 24 h
+        # inbox covered at weekends: with 5 days, a Friday-evening message waits about 64 h, past the 48 h limit
+        "seller.support.work_days_per_week": 7,
+        "seller.support.handling_minutes": 8.0,  # no slower than the default seller's assumed 8 minutes a message
+    },
+    # Tip 2: watch returns and refund on time (authorise within 48 h, refund within 2 business days).
+    "returns_on_time": {
+        "seller.returns.authorise_within_48h": 0.99,  # (auto-)authorise practically every return in time
+        "seller.returns.refund_delay_days": 0.5,  # Exp(0.5 d): 98% of refunds inside the 2-day deadline
+    },
+    # Tip 3: keep listings true to the ASIN and description.
+    "accurate_listings": {
+        "seller.listing_accuracy": 0.95,  # not-as-described rate 5% of the way from best to worst
+    },
+    # Tip 4: pack well, and cancel orders that are out of stock.
+    "packaging_and_stock": {
+        "seller.packaging_quality": 0.95,  # product damage ~0.3%, below StellaService's ~0.5% (domain.md; medium)
+        "seller.out_of_stock.handling": "cancel",  # the tip itself
+    },
+    # Tip 5: confirm shipment and upload tracking at once; Buy Shipping protection.
+    "tracking_at_once": {
+        "seller.tracking.upload_rate": 0.995,  # valid tracking on 99.5% of shipments (target >= 95%)
+        "seller.tracking.upload_delay_days": 0.1,  # Exp(0.1 d): ~0.005% confirmed after a day (LSR limit 4%)
+        "seller.tracking.buy_shipping_share": 0.9,  # 90% of labels claim-protected; some carriers/services are not
+    },
+}
+"""Each practice of domain.md's five tips -> the good level of each of its fields.
+
+A practice never moves a field to a worse value than the scenario's own (see ``DIRECTION``):
+a seller that already has three staff keeps three.
+"""
+
+PRACTICE_LABELS: dict[str, str] = {
+    "reply_to_messages": "Answer buyer messages quickly",
+    "returns_on_time": "Authorise returns and refund on time",
+    "accurate_listings": "Keep listings accurate",
+    "packaging_and_stock": "Pack well, cancel out-of-stock orders",
+    "tracking_at_once": "Confirm shipment and upload tracking at once",
+}
+
+DIRECTION: dict[str, str] = {
+    "seller.messages.reply_rate": "higher",
+    "seller.support.staff": "higher",
+    "seller.support.work_days_per_week": "higher",
+    "seller.support.handling_minutes": "lower",
+    "seller.returns.authorise_within_48h": "higher",
+    "seller.returns.refund_delay_days": "lower",
+    "seller.listing_accuracy": "higher",
+    "seller.packaging_quality": "higher",
+    "seller.out_of_stock.handling": "set",
+    "seller.tracking.upload_rate": "higher",
+    "seller.tracking.upload_delay_days": "lower",
+    "seller.tracking.buy_shipping_share": "higher",
+}
+"""Which way each practice field is better; ``set`` fields (categories) take the good value."""
+
+Runner = Callable[[Scenario, int, int], object]
+
+
+def _default_run(scenario: Scenario, replications: int, seed: int):
+    from .comparison import compare
+
+    return compare(scenario, replications=replications, seed=seed)
+
+
+def _get(scenario_dict: dict, path: str):
+    node = scenario_dict
+    for part in path.split("."):
+        node = node[part]
+    return node
+
+
+def practice_moves(scenario: Scenario, practice: str) -> dict[str, tuple[object, object]]:
+    """``{field: (scenario's value, good value)}`` for the fields the practice changes.
+
+    Empty when the scenario is already at (or beyond) the good level on every field.
+    """
+    if practice not in PRACTICES:
+        raise ValueError(f"unknown practice {practice!r}; choose from {', '.join(PRACTICES)}")
+    raw = scenario.to_dict()
+    moves = {}
+    for path, good in PRACTICES[practice].items():
+        current = _get(raw, path)
+        direction = DIRECTION[path]
+        if direction == "higher":
+            target = max(current, good)
+        elif direction == "lower":
+            target = min(current, good)
+        else:
+            target = good
+        if target != current:
+            moves[path] = (current, target)
+    return moves
+
+
+def _stat(x: np.ndarray) -> tuple[float, float, float]:
+    m, ci = mean_ci(x)
+    if m is None:
+        return math.nan, math.nan, math.nan
+    lo, hi = ci if ci is not None else (math.nan, math.nan)
+    return m, lo, hi
+
+
+class _Runs:
+    """Comparisons of scenarios on one seed, run once per distinct scenario (by hash)."""
+
+    def __init__(self, run: Runner | None, replications: int, seed: int, progress=None, total: int = 0):
+        self.run = run or _default_run
+        self.replications = int(replications)
+        self.seed = int(seed)
+        self.cache: dict[str, object] = {}
+        self.progress = progress
+        self.total = total
+
+    def __call__(self, scenario: Scenario):
+        key = scenario.hash
+        if key not in self.cache:
+            self.cache[key] = self.run(scenario, self.replications, self.seed)
+            if self.progress is not None:
+                self.progress(len(self.cache), self.total)
+        return self.cache[key]
+
+
+def _check_args(scenario, replications) -> None:
+    if not isinstance(scenario, Scenario):
+        raise TypeError("advise() takes a Scenario; use azsim.load_scenario(path) or scenario_from_dict(data)")
+    if int(replications) < 1:
+        raise ValueError("replications must be at least 1")
+
+
+def insurance_answer(scenario: Scenario, replications: int = 20, seed: int = 20210901, run: Runner | None = None,
+                     _runs: _Runs | None = None) -> pd.DataFrame:
+    """Insure or not: yearly seller cost with and without cover under each policy, and the break-even premium.
+
+    Columns: policy; premium (the premium paid per year in the insured run); cost_insured,
+    cost_uninsured, insuring_saves (= uninsured - insured) and breakeven_premium (= premium +
+    insuring_saves), each as ``_mean``, ``_ci_low``, ``_ci_high`` over paired replications.
+    """
+    _check_args(scenario, replications)
+    runs = _runs or _Runs(run, replications, seed)
+    insured = runs(scenario.with_overrides({"seller.insurance.carry": "always"}))
+    uninsured = runs(scenario.with_overrides({"seller.insurance.carry": "never"}))
+    rows = []
+    for policy in scenario.policy_names:
+        with_cover = insured.values(policy, METRIC)
+        without = uninsured.values(policy, METRIC)
+        premium = insured.values(policy, PREMIUM_METRIC)
+        row: dict[str, object] = {"policy": policy}
+        saves = without - with_cover
+        for name, x in (("premium", premium), ("cost_insured", with_cover), ("cost_uninsured", without),
+                        ("insuring_saves", saves), ("breakeven_premium", premium + saves)):
+            m, lo, hi = _stat(x)
+            row[f"{name}_mean"], row[f"{name}_ci_low"], row[f"{name}_ci_high"] = m, lo, hi
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def advise(scenario: Scenario, replications: int = 20, seed: int = 20210901, run: Runner | None = None,
+           progress=None) -> Advice:
+    """What should this seller fix first, and should it insure? See the module docstring.
+
+    ``run(scenario, replications, seed) -> Comparison`` runs the simulations (default
+    :func:`azsim.comparison.compare`); each distinct scenario is run once. ``progress``, if
+    given, is called with (scenarios run, at most this many) after each run.
+    """
+    _check_args(scenario, replications)
+    runs = _Runs(run, replications, seed, progress, total=1 + len(PRACTICES) + 2)
+    base = runs(scenario)
+    policies = scenario.policy_names
+    rows, moves = [], {}
+    for practice in PRACTICES:
+        move = practice_moves(scenario, practice)
+        moves[practice] = move
+        improved = scenario.with_overrides({path: new for path, (_, new) in move.items()}) if move else scenario
+        better = runs(improved)
+        for policy in policies:
+            saving = base.values(policy, METRIC) - better.values(policy, METRIC)
+            m, lo, hi = _stat(saving)
+            rows.append({"practice": practice, "policy": policy, "saving_mean": m, "saving_ci_low": lo,
+                         "saving_ci_high": hi})
+    practices = pd.DataFrame(rows, columns=["practice", "policy", "saving_mean", "saving_ci_low", "saving_ci_high"])
+    practices["rank"] = practices["practice"].map(_ranks(practices, policies[-1], moves)).astype(int)
+    practices["_order"] = practices["policy"].map(policies.index)
+    practices = practices.sort_values(["rank", "_order"], kind="stable").drop(columns="_order").reset_index(drop=True)
+    insurance = insurance_answer(scenario, replications, seed, _runs=runs)
+    sales = scenario.market.expected_monthly_sales()
+    required = {p: sales >= pol.insurance_required_monthly_sales for p, pol in scenario.policies.items()}
+    return Advice(
+        scenario_name=scenario.name,
+        scenario_hash=scenario.hash,
+        replications=int(replications),
+        seed=int(seed),
+        policies=list(policies),
+        practices=practices,
+        insurance=insurance,
+        moves=moves,
+        premium_per_year=scenario.seller.insurance.premium_per_year,
+        premium_share_of_revenue=scenario.seller.insurance.premium_share_of_revenue,
+        insurance_required=required,
+        uninsured_suspension=scenario.account_health.uninsured_suspension_probability > 0,
+    )
+
+
+def _ranks(practices: pd.DataFrame, policy: str, moves: dict) -> dict[str, int]:
+    """Rank 1 = fix first: the practices that change something, by mean saving under ``policy`` (largest
+    first), then those already at their good level (nothing to fix), in ``PRACTICES`` order."""
+    last = practices[practices["policy"] == policy].set_index("practice")["saving_mean"]
+    order = list(PRACTICES)
+    key = sorted(order, key=lambda p: (not moves[p], -_num(last[p]), order.index(p)))
+    return {p: i + 1 for i, p in enumerate(key)}
+
+
+def _num(x) -> float:
+    x = float(x)
+    return -math.inf if math.isnan(x) else x
+
+
+# ----------------------------------------------------------------------------------------------
+# the result
+# ----------------------------------------------------------------------------------------------
+def _clean(x):
+    if x is None:
+        return None
+    if isinstance(x, (bool, str)):
+        return x
+    if isinstance(x, (int, np.integer)):
+        return int(x)
+    x = float(x)
+    return None if math.isnan(x) or math.isinf(x) else round(x, 6)
+
+
+def _ci(row, name: str) -> dict:
+    lo, hi = _clean(row[f"{name}_ci_low"]), _clean(row[f"{name}_ci_high"])
+    return {"mean": _clean(row[f"{name}_mean"]), "ci95": None if lo is None or hi is None else [lo, hi]}
+
+
+def _money(x: float, sign: bool = False) -> str:
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return "n/a"
+    x = round(float(x)) + 0.0  # no "-0"
+    if x == 0:
+        return "0"
+    return f"{x:+,.0f}" if sign else f"{x:,.0f}"
+
+
+def _money_ci(m, lo, hi, sign: bool = True) -> str:
+    if lo is None or (isinstance(lo, float) and math.isnan(lo)):
+        return f"{_money(m, sign)} [no CI]"
+    return f"{_money(m, sign)} [{_money(lo, sign)}, {_money(hi, sign)}]"
+
+
+def _value(v) -> str:
+    if isinstance(v, float):
+        return f"{v:g}"
+    return str(v)
+
+
+@dataclass
+class Advice:
+    """The advisor's answer. ``practices``: one row per practice and policy, ``rank`` 1 = fix first."""
+
+    scenario_name: str
+    scenario_hash: str
+    replications: int
+    seed: int
+    policies: list[str]
+    practices: pd.DataFrame  # practice, policy, saving_mean, saving_ci_low, saving_ci_high, rank
+    insurance: pd.DataFrame  # policy, {premium, cost_insured, cost_uninsured, insuring_saves, breakeven_premium}_*
+    moves: dict[str, dict[str, tuple[object, object]]] = field(default_factory=dict)
+    premium_per_year: float = 0.0
+    premium_share_of_revenue: float = 0.0
+    insurance_required: dict[str, bool] = field(default_factory=dict)
+    uninsured_suspension: bool = True
+
+    @property
+    def ranking(self) -> list[str]:
+        """Practices, fix-first first."""
+        ranks = self.practices.drop_duplicates("practice").sort_values("rank")
+        return list(ranks["practice"])
+
+    def to_dict(self) -> dict:
+        """JSON-ready: no NaN (a missing CI is ``None``)."""
+        from . import __version__
+
+        practices = []
+        for practice in self.ranking:
+            sub = self.practices[self.practices["practice"] == practice]
+            practices.append({
+                "practice": practice,
+                "label": PRACTICE_LABELS[practice],
+                "rank": int(sub["rank"].iloc[0]),
+                "good_level": {k: _clean(v) for k, v in PRACTICES[practice].items()},
+                "changes": {k: {"from": _clean(a), "to": _clean(b)} for k, (a, b) in self.moves[practice].items()},
+                "saving": {row["policy"]: _ci(row, "saving") for _, row in sub.iterrows()},
+            })
+        insurance = {}
+        for _, row in self.insurance.iterrows():
+            insurance[row["policy"]] = {
+                "premium": _ci(row, "premium"),
+                "cost_insured": _ci(row, "cost_insured"),
+                "cost_uninsured": _ci(row, "cost_uninsured"),
+                "insuring_saves": _ci(row, "insuring_saves"),
+                "breakeven_premium": _ci(row, "breakeven_premium"),
+                "required_at_expected_sales": bool(self.insurance_required.get(row["policy"], False)),
+            }
+        return {
+            "azsim_version": __version__,
+            "scenario": {"name": self.scenario_name, "hash": self.scenario_hash},
+            "seed": self.seed,
+            "replications": self.replications,
+            "common_random_numbers": True,
+            "metric": METRIC,
+            "units": "dollars per year",
+            "policies": list(self.policies),
+            "ranked_by": self.policies[-1],
+            "practices": practices,
+            "insurance": insurance,
+        }
+
+    def format(self) -> str:
+        """A plain-text report: ranked practices with savings under each policy, then insurance."""
+        pols = list(reversed(self.policies))  # the ranking policy first
+        lines = [
+            f"azsim advise | scenario {self.scenario_name} ({self.scenario_hash}) | {self.replications} replications "
+            f"| seed {self.seed} | common random numbers",
+            "What to fix first: the seller's yearly saving ($/yr) from moving one practice to a good level, paired",
+            f"with the scenario itself on the same seeds; mean [95% CI]; ranked by the saving under {pols[0]},",
+            "practices already at the good level last.",
+            "",
+        ]
+        width = max(len(v) for v in PRACTICE_LABELS.values())
+        cells: dict[tuple[str, str], str] = {}
+        for _, row in self.practices.iterrows():
+            cells[(row["practice"], row["policy"])] = _money_ci(row["saving_mean"], row["saving_ci_low"],
+                                                                row["saving_ci_high"])
+        colw = max([len(c) for c in cells.values()] + [len(f"saving under {p}") for p in pols]) + 2
+        lines.append(f"rank  {'practice':<{width}}" + "".join(f"{'saving under ' + p:>{colw}}" for p in pols))
+        for practice in self.ranking:
+            rank = int(self.practices.loc[self.practices["practice"] == practice, "rank"].iloc[0])
+            lines.append(f"{rank:>4}  {PRACTICE_LABELS[practice]:<{width}}"
+                         + "".join(f"{cells[(practice, p)]:>{colw}}" for p in pols))
+        lines += ["", "What each practice moves (scenario's level -> good level):"]
+        for practice in self.ranking:
+            move = self.moves[practice]
+            text = ", ".join(f"{k.removeprefix('seller.')} {_value(a)} -> {_value(b)}" for k, (a, b) in move.items())
+            lines.append(f"  {PRACTICE_LABELS[practice]}: {text or 'already at the good level, nothing to change'}")
+        if {"seller.support.staff", "seller.support.work_days_per_week"} & set(self.moves["reply_to_messages"]):
+            lines.append("  Note: the model pays staff for minutes worked only, so the wages of an extra person or of "
+                         "weekend cover are not in these savings.")
+        lines += ["", "Insure or not? (seller.insurance.carry always vs never, " + self._premium_text() + ")"]
+        for _, row in self.insurance.set_index("policy").loc[pols].reset_index().iterrows():
+            lines.append("  " + self._insurance_sentence(row))
+        return "\n".join(lines)
+
+    def _premium_text(self) -> str:
+        parts = [f"premium ${self.premium_per_year:,.0f}/yr"]
+        if self.premium_share_of_revenue:
+            parts.append(f"+ {self.premium_share_of_revenue:.2%} of sales")
+        return " ".join(parts)
+
+    def _insurance_sentence(self, row) -> str:
+        def usd(name: str) -> str:
+            return _usd_ci(row[f"{name}_mean"], row[f"{name}_ci_low"], row[f"{name}_ci_high"])
+
+        policy, saves, lo, hi = row["policy"], row["insuring_saves_mean"], row["insuring_saves_ci_low"], \
+            row["insuring_saves_ci_high"]
+        text = (f"Under {policy}: insured {usd('cost_insured')}/yr, uninsured {usd('cost_uninsured')}/yr; insuring "
+                f"breaks even at a premium of {usd('breakeven_premium')}/yr, so at {_usd(row['premium_mean'])}/yr ")
+        if not math.isnan(lo) and lo > 0:
+            text += f"insuring pays: it saves {usd('insuring_saves')}/yr"
+        elif not math.isnan(hi) and hi < 0:
+            text += f"going without is cheaper: insuring costs {_usd_ci(-saves, -hi, -lo)}/yr more"
+        else:
+            text += f"there is no clear difference (insuring saves {usd('insuring_saves')}/yr)"
+        if self.insurance_required.get(policy):
+            text += "; Amazon requires cover at these sales"
+            if self.uninsured_suspension:
+                text += ", and the uninsured cost includes the risk of suspension for going without"
+        return text + "."
+
+
+def _usd(x, sign: bool = False) -> str:
+    if x is None or math.isnan(float(x)):
+        return "n/a"
+    x = round(float(x)) + 0.0
+    text = "$" + f"{abs(x):,.0f}"
+    if x < 0:
+        return "-" + text
+    return ("+" + text) if sign and x > 0 else text
+
+
+def _usd_ci(m, lo, hi) -> str:
+    if lo is None or math.isnan(float(lo)):
+        return f"{_usd(m)} [no CI]"
+    sign = float(lo) < 0
+    return f"{_usd(m)} [{_usd(lo, sign)}, {_usd(hi, sign)}]"
