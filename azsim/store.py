@@ -1,0 +1,584 @@
+"""The results store: one DuckDB file holding sweeps, design points, runs, metrics and summaries.
+
+A store is an ordinary DuckDB database that users can open and query with SQL. Its tables:
+
+``meta``           key, value: ``schema_version`` (this module reads version 1) and ``created_by``.
+``sweeps``         sweep_id, created (UTC), spec (JSON text), azsim_version, design.
+``points``         sweep_id, point_id (0, 1, ... in design order), factors (JSON text ``{dotted.path: value}``).
+``runs``           sweep_id, point_id, replication, status ('ok' or 'error'), error, seconds, finished (UTC).
+``metrics``        sweep_id, point_id, replication, policy, metric, value: one row per metric of each ok run
+                   (tidy; a NaN metric is stored as NULL).
+``point_summary``  sweep_id, point_id, policy, metric, baseline, n, mean, ci_low, ci_high and, for every policy
+                   but the baseline, the paired difference from it: delta_n, delta_mean, delta_ci_low,
+                   delta_ci_high, delta_pct (95% Student t intervals, as :func:`azsim.stats.mean_ci`).
+
+Only one process can hold a store open at a time (DuckDB's file lock): a second writer, or a reader
+while a sweep is writing, gets a :class:`StoreError` naming the process that holds it. Each run is
+written in its own transaction, so a batch killed anywhere leaves only whole runs behind.
+
+Money and count metrics that a run did not book (a ledger category never touched) are absent from
+``metrics``; :meth:`Store.summarise` and :meth:`Store.run_values` count them as 0, exactly as
+:func:`azsim.compare` does, while other metrics (ODR, resolution days) stay missing.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import re
+import threading
+import weakref
+from datetime import UTC, datetime
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pandas as pd
+from scipy.special import stdtrit
+
+from . import __version__
+
+__all__ = ["SCHEMA_VERSION", "TABLES", "Store", "StoreError", "describe", "export", "load"]
+
+SCHEMA_VERSION = "1"
+LEVEL = 0.95
+TABLES = ("sweeps", "points", "runs", "metrics", "point_summary")
+"""The tables :func:`load` and :func:`export` return, in this order (``meta`` is internal)."""
+
+PER_YEAR_PREFIXES = ("seller_cost", "amazon_cost", "insurer_cost", "buyer_uncompensated", "counts", "suspended_days")
+"""Metrics that are 0 when a run did not report them (kept equal to azsim.comparison._PER_YEAR_PREFIXES)."""
+
+_SCHEMA = """
+CREATE TABLE meta (key VARCHAR PRIMARY KEY, value VARCHAR);
+CREATE TABLE sweeps (
+    sweep_id VARCHAR PRIMARY KEY, created TIMESTAMP NOT NULL, spec VARCHAR NOT NULL,
+    azsim_version VARCHAR NOT NULL, design VARCHAR);
+CREATE TABLE points (
+    sweep_id VARCHAR NOT NULL, point_id INTEGER NOT NULL, factors VARCHAR NOT NULL,
+    PRIMARY KEY (sweep_id, point_id));
+CREATE TABLE runs (
+    sweep_id VARCHAR NOT NULL, point_id INTEGER NOT NULL, replication INTEGER NOT NULL,
+    status VARCHAR NOT NULL CHECK (status IN ('ok', 'error')), error VARCHAR, seconds DOUBLE,
+    finished TIMESTAMP NOT NULL, PRIMARY KEY (sweep_id, point_id, replication));
+CREATE TABLE metrics (
+    sweep_id VARCHAR NOT NULL, point_id INTEGER NOT NULL, replication INTEGER NOT NULL,
+    policy VARCHAR NOT NULL, metric VARCHAR NOT NULL, value DOUBLE);
+CREATE TABLE point_summary (
+    sweep_id VARCHAR NOT NULL, point_id INTEGER NOT NULL, policy VARCHAR NOT NULL, metric VARCHAR NOT NULL,
+    baseline VARCHAR NOT NULL, n INTEGER NOT NULL, mean DOUBLE, ci_low DOUBLE, ci_high DOUBLE,
+    delta_n INTEGER, delta_mean DOUBLE, delta_ci_low DOUBLE, delta_ci_high DOUBLE, delta_pct DOUBLE);
+"""
+# metrics has no primary key on purpose: an index over tens of millions of rows would live in RAM.
+# write_run keeps it duplicate-free through the runs primary key instead.
+
+_ORDER = {
+    "sweeps": "created, sweep_id",
+    "points": "sweep_id, point_id",
+    "runs": "sweep_id, point_id, replication",
+    "metrics": "sweep_id, point_id, replication, policy, metric",
+    "point_summary": "sweep_id, point_id, policy, metric",
+}
+
+_WRITERS: weakref.WeakValueDictionary[str, Store] = weakref.WeakValueDictionary()
+_WRITERS_LOCK = threading.Lock()
+
+
+class StoreError(Exception):
+    """A results store that cannot be opened or used; the message names the file and the problem."""
+
+
+def _now() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def _first_line(text: str) -> str:
+    lines = str(text).strip().splitlines()
+    return lines[0] if lines else ""
+
+
+def _duck_message(exc: Exception) -> str:
+    msg = _first_line(str(exc))
+    return re.sub(r"^[A-Za-z ]+Error: ", "", msg)
+
+
+def _factors_json(point: dict) -> str:
+    return json.dumps(point, sort_keys=True, allow_nan=False, default=str)
+
+
+def _fill_zero(metric: str) -> bool:
+    return metric.startswith(PER_YEAR_PREFIXES)
+
+
+class Store:
+    """An open results store. Use as a context manager; one thread at a time per method call."""
+
+    def __init__(self, path: str | os.PathLike, read_only: bool = False):
+        self.path = Path(path)
+        self.name = str(path)
+        self.read_only = bool(read_only)
+        self._lock = threading.RLock()
+        self._points: dict[str, int] = {}
+        self._con: duckdb.DuckDBPyConnection | None = None
+        key = str(self.path.resolve())
+        self._key = None
+        if self.read_only and not self.path.exists():
+            raise StoreError(f"{self.name}: no such results store")
+        if self.path.is_dir():
+            raise StoreError(f"{self.name} is a directory, not an azsim results store")
+        if not self.read_only:
+            with _WRITERS_LOCK:
+                other = _WRITERS.get(key)
+                if other is not None and other._con is not None:
+                    raise StoreError(f"{self.name} is already open for writing in this process; close it first")
+                self._con = self._connect()
+                _WRITERS[key] = self
+                self._key = key
+        else:
+            self._con = self._connect()
+        try:
+            self._check_schema()
+        except BaseException:
+            self.close()
+            raise
+
+    # ---- opening ------------------------------------------------------------------------------
+    def _connect(self) -> duckdb.DuckDBPyConnection:
+        try:
+            return duckdb.connect(str(self.path), read_only=self.read_only)
+        except duckdb.ConnectionException as exc:
+            if "different configuration" not in str(exc):
+                raise StoreError(f"{self.name}: cannot open: {_duck_message(exc)}") from None
+            if self.read_only:
+                # this process already has the store open for writing: read through that instance
+                try:
+                    return duckdb.connect(str(self.path))
+                except duckdb.Error as exc2:
+                    raise StoreError(f"{self.name}: cannot open: {_duck_message(exc2)}") from None
+            raise StoreError(f"{self.name} is already open read-only in this process; close it first") from None
+        except duckdb.IOException as exc:
+            msg = str(exc)
+            if "Could not set lock" in msg:
+                m = re.search(r"Conflicting lock is held in (.*?) \(PID (\d+)\)", msg)
+                holder = f"pid {m.group(2)}, {m.group(1)}" if m else "lock held"
+                raise StoreError(f"{self.name} is in use by another azsim process ({holder}); only one process "
+                                 f"can use a store at a time: wait for it to finish or use another file") from None
+            if "not a valid DuckDB database" in msg:
+                raise StoreError(f"{self.name} is not an azsim results store (not a DuckDB database)") from None
+            raise StoreError(f"{self.name}: cannot open: {_duck_message(exc)}") from None
+        except duckdb.Error as exc:
+            raise StoreError(f"{self.name}: cannot open: {_duck_message(exc)}") from None
+
+    def _check_schema(self) -> None:
+        con = self._con
+        tables = {r[0] for r in con.execute(
+            "SELECT table_name FROM duckdb_tables() WHERE database_name = current_database() "
+            "AND schema_name = 'main'").fetchall()}
+        if not tables:
+            if self.read_only:
+                raise StoreError(f"{self.name} is not an azsim results store (an empty DuckDB database)")
+            con.begin()
+            try:
+                con.execute(_SCHEMA)
+                con.executemany("INSERT INTO meta VALUES (?, ?)",
+                                [("schema_version", SCHEMA_VERSION), ("created_by", f"azsim {__version__}")])
+                con.commit()
+            except BaseException:
+                con.rollback()
+                raise
+            return
+        if "meta" not in tables:
+            raise StoreError(f"{self.name} is not an azsim results store (a DuckDB database without azsim's tables)")
+        try:
+            rows = con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchall()
+            row = rows[0] if rows else None
+        except duckdb.Error:
+            row = None
+        if row is None:
+            raise StoreError(f"{self.name} is not an azsim results store (no schema version)")
+        if row[0] != SCHEMA_VERSION:
+            raise StoreError(f"{self.name} is not an azsim results store this azsim can read "
+                             f"(schema version {row[0]}, expected {SCHEMA_VERSION})")
+        missing = [t for t in TABLES if t not in tables]
+        if missing:
+            raise StoreError(f"{self.name} is not an azsim results store (missing tables: {', '.join(missing)})")
+
+    def _c(self) -> duckdb.DuckDBPyConnection:
+        if self._con is None:
+            raise StoreError(f"{self.name}: the store is closed")
+        return self._con
+
+    def _writable(self) -> duckdb.DuckDBPyConnection:
+        if self.read_only:
+            raise StoreError(f"{self.name}: opened read-only")
+        return self._c()
+
+    # ---- writing ------------------------------------------------------------------------------
+    def begin_sweep(self, sweep_id: str, spec: dict, points: list[dict]) -> bool:
+        """Record a sweep and its design points; False if ``sweep_id`` is already stored (a resume).
+
+        On a resume the stored points must equal ``points`` (same order and values), else StoreError.
+        """
+        with self._lock:
+            con = self._writable()
+            texts = [_factors_json(p) for p in points]
+            con.begin()
+            try:
+                exists = con.execute("SELECT 1 FROM sweeps WHERE sweep_id = ?", [sweep_id]).fetchall()
+                if exists:
+                    stored = [r[0] for r in con.execute(
+                        "SELECT factors FROM points WHERE sweep_id = ? ORDER BY point_id", [sweep_id]).fetchall()]
+                    con.rollback()
+                    self._check_same_points(sweep_id, stored, texts)
+                    self._points[sweep_id] = len(stored)
+                    return False
+                design = spec.get("design") if isinstance(spec, dict) else None
+                if isinstance(design, dict):
+                    design = design.get("name") or design.get("kind") or design.get("type")
+                con.execute("INSERT INTO sweeps VALUES (?, ?, ?, ?, ?)",
+                            [sweep_id, _now(), json.dumps(spec, sort_keys=True, default=str), __version__,
+                             None if design is None else str(design)])
+                if texts:
+                    con.execute("INSERT INTO points SELECT ?, unnest(?), unnest(?)",
+                                [sweep_id, list(range(len(texts))), texts])
+                con.commit()
+            except BaseException:
+                _rollback(con)
+                raise
+            self._points[sweep_id] = len(texts)
+            return True
+
+    def _check_same_points(self, sweep_id: str, stored: list[str], texts: list[str]) -> None:
+        if len(stored) != len(texts):
+            raise StoreError(f"{self.name}: sweep {sweep_id} is already stored with {len(stored)} points, "
+                             f"not {len(texts)}: use another store or another sweep")
+        for i, (a, b) in enumerate(zip(stored, texts, strict=True)):
+            if a != b:
+                raise StoreError(f"{self.name}: sweep {sweep_id} is already stored with different points "
+                                 f"(point {i}: stored {a}, now {b}): use another store or another sweep")
+
+    def finished(self, sweep_id: str) -> set[tuple[int, int]]:
+        """(point_id, replication) of every stored run of the sweep, ok or error."""
+        with self._lock:
+            rows = self._c().execute("SELECT point_id, replication FROM runs WHERE sweep_id = ?",
+                                     [sweep_id]).fetchall()
+            return {(int(p), int(r)) for p, r in rows}
+
+    def _n_points(self, sweep_id: str) -> int:
+        if sweep_id not in self._points:
+            if not self._c().execute("SELECT 1 FROM sweeps WHERE sweep_id = ?", [sweep_id]).fetchall():
+                raise StoreError(f"{self.name}: no sweep {sweep_id} (call begin_sweep first)")
+            [(n,)] = self._c().execute("SELECT count(*) FROM points WHERE sweep_id = ?", [sweep_id]).fetchall()
+            self._points[sweep_id] = int(n)
+        return self._points[sweep_id]
+
+    def write_run(self, sweep_id: str, point_id: int, replication: int,
+                  metrics: dict[str, dict[str, float]] | None, error: str | None, seconds: float) -> None:
+        """Store one run (status 'error' when ``error`` is given, else 'ok' with ``metrics``) in one transaction.
+
+        Writing a run that is already stored replaces it: the store never holds it twice.
+        """
+        point_id, replication = int(point_id), int(replication)
+        if error is None and metrics is None:
+            raise ValueError("write_run needs metrics for an ok run or an error text")
+        with self._lock:
+            con = self._writable()
+            n = self._n_points(sweep_id)
+            if not 0 <= point_id < n:
+                raise StoreError(f"{self.name}: sweep {sweep_id} has no point {point_id} (it has {n})")
+            if replication < 0:
+                raise StoreError(f"{self.name}: replication must be >= 0, got {replication}")
+            policies, names, values = [], [], []
+            if error is None:
+                for policy, flat in metrics.items():
+                    for metric, value in flat.items():
+                        policies.append(str(policy))
+                        names.append(str(metric))
+                        values.append(math.nan if value is None else float(value))
+            key = [sweep_id, point_id, replication]
+            run = [*key, "ok" if error is None else "error", None if error is None else str(error),
+                   None if seconds is None else float(seconds), _now()]
+            con.begin()
+            try:
+                try:
+                    con.execute("INSERT INTO runs VALUES (?, ?, ?, ?, ?, ?, ?)", run)
+                except duckdb.ConstraintException:  # already stored: replace it (rare, so not checked first)
+                    con.rollback()
+                    con.begin()
+                    con.execute("DELETE FROM metrics WHERE sweep_id = ? AND point_id = ? AND replication = ?", key)
+                    con.execute("DELETE FROM runs WHERE sweep_id = ? AND point_id = ? AND replication = ?", key)
+                    con.execute("INSERT INTO runs VALUES (?, ?, ?, ?, ?, ?, ?)", run)
+                if values:
+                    con.execute("INSERT INTO metrics SELECT ?, ?, ?, p, m, CASE WHEN isnan(v) THEN NULL ELSE v END "
+                                "FROM (SELECT unnest(?) AS p, unnest(?) AS m, unnest(?::DOUBLE[]) AS v)",
+                                [*key, policies, names, values])
+                con.commit()
+            except BaseException:
+                _rollback(con)
+                raise
+
+    # ---- reading ------------------------------------------------------------------------------
+    def run_values(self, sweep_id: str, metric: str, policy: str) -> pd.DataFrame:
+        """point_id, replication, value of one metric under one policy, for every ok run of the sweep.
+
+        Money and count metrics a run did not book are 0; other missing values are NaN. A policy, or a
+        metric, that no ok run of the sweep reported (under any policy) raises StoreError.
+        """
+        with self._lock:
+            df = self._c().execute(
+                "SELECT r.point_id, r.replication, m.value, m.metric IS NOT NULL AS found "
+                "FROM (SELECT point_id, replication FROM runs WHERE sweep_id = $s AND status = 'ok') r "
+                "LEFT JOIN (SELECT point_id, replication, value, metric FROM metrics "
+                "           WHERE sweep_id = $s AND metric = $metric AND policy = $policy) m "
+                "ON m.point_id = r.point_id AND m.replication = r.replication "
+                "ORDER BY r.point_id, r.replication",
+                {"s": sweep_id, "metric": metric, "policy": policy}).df()
+        if len(df) and not df["found"].any():
+            self._check_known(sweep_id, metric, policy)
+        df = df.drop(columns="found")
+        df["value"] = df["value"].astype(float)
+        if _fill_zero(metric):
+            df["value"] = df["value"].fillna(0.0)
+        return df.reset_index(drop=True)
+
+    def _check_known(self, sweep_id: str, metric: str, policy: str) -> None:
+        con = self._c()
+        [known] = con.execute("SELECT bool_or(policy = $p), bool_or(metric = $m) FROM metrics WHERE sweep_id = $s",
+                            {"s": sweep_id, "p": policy, "m": metric}).fetchall()
+        if not known[0]:
+            raise StoreError(f"{self.name}: sweep {sweep_id} has no policy {policy!r}")
+        if not known[1]:
+            raise StoreError(f"{self.name}: no run of sweep {sweep_id} reported the metric {metric!r} "
+                             f"(misspelt, or never booked)")
+
+    # ---- summaries ----------------------------------------------------------------------------
+    def summarise(self, sweep_id: str, baseline: str) -> None:
+        """(Re)write ``point_summary`` for the sweep: per point, policy and metric, n, mean and 95% CI,
+        and each other policy's paired difference from ``baseline`` over the same replications."""
+        with self._lock:
+            con = self._writable()
+            self._n_points(sweep_id)
+            policies = [r[0] for r in con.execute(
+                "SELECT DISTINCT policy FROM metrics WHERE sweep_id = ? ORDER BY policy", [sweep_id]).fetchall()]
+            if policies and baseline not in policies:
+                raise StoreError(f"{self.name}: sweep {sweep_id} has no policy {baseline!r} "
+                                 f"(it has {', '.join(policies)})")
+            names = [r[0] for r in con.execute(
+                "SELECT DISTINCT metric FROM metrics WHERE sweep_id = ? ORDER BY metric", [sweep_id]).fetchall()]
+            counts = con.execute("SELECT point_id, count(*) FROM runs WHERE sweep_id = ? AND status = 'ok' "
+                                 "GROUP BY point_id ORDER BY point_id", [sweep_id]).fetchall()
+            max_n = max((c for _, c in counts), default=0)
+            dof = np.arange(1, max(int(max_n), 2))
+            t_table = pd.DataFrame({"dof": dof.astype("int64"), "t": stdtrit(dof, 0.5 + LEVEL / 2)})
+            met_table = pd.DataFrame({"metric": pd.Series(names, dtype=object),
+                                      "fill_zero": pd.Series([_fill_zero(m) for m in names], dtype=bool)})
+            order = [baseline] + [p for p in policies if p != baseline]
+            sql = _summary_sql(len(order))
+            params = {"s": sweep_id, **{f"p{i}": p for i, p in enumerate(order)}}
+            con.register("_azsim_t", t_table)
+            con.register("_azsim_met", met_table)
+            con.begin()
+            try:
+                con.execute("DELETE FROM point_summary WHERE sweep_id = ?", [sweep_id])
+                if policies:
+                    for lo, hi in _chunks(counts, max(1, _CHUNK_CELLS // max(1, len(names) * len(order)))):
+                        con.execute(sql, {**params, "lo": lo, "hi": hi})
+                con.commit()
+            except BaseException:
+                _rollback(con)
+                raise
+            finally:
+                con.unregister("_azsim_t")
+                con.unregister("_azsim_met")
+
+    # ---- closing ------------------------------------------------------------------------------
+    def close(self) -> None:
+        """Close the store (checkpointing it); further calls raise StoreError. Safe to call twice."""
+        with self._lock:
+            con, self._con = self._con, None
+            if con is not None:
+                con.close()
+            if self._key is not None:
+                with _WRITERS_LOCK:
+                    if _WRITERS.get(self._key) is self:
+                        del _WRITERS[self._key]
+                self._key = None
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        state = "closed" if self._con is None else ("read-only" if self.read_only else "open")
+        return f"Store({self.name!r}, {state})"
+
+
+def _rollback(con: duckdb.DuckDBPyConnection) -> None:
+    try:
+        con.rollback()
+    except duckdb.Error:
+        pass
+
+
+_CHUNK_CELLS = 2_000_000
+"""About how many (run, policy, metric) values :meth:`Store.summarise` aggregates per query: memory stays bounded."""
+
+
+def _chunks(counts: list[tuple[int, int]], max_runs: int) -> list[tuple[int, int]]:
+    """Consecutive point ranges [lo, hi] of about ``max_runs`` runs each (a point is never split)."""
+    out, lo, runs = [], None, 0
+    for point, n in counts:
+        if lo is None:
+            lo = point
+        runs += n
+        if runs >= max_runs:
+            out.append((lo, point))
+            lo, runs = None, 0
+    if lo is not None:
+        out.append((lo, counts[-1][0]))
+    return out
+
+
+def _summary_sql(k: int) -> str:
+    """The point_summary rows of points $lo..$hi for policies $p0 (the baseline) .. $p{k-1}.
+
+    One pass: the policies' values of each (point, replication, metric) side by side (money and
+    count metrics a run did not book filled with 0), aggregated per point and metric, then one
+    row per policy. No join of the metrics table with itself.
+    """
+    wide = ", ".join(f"max(value) FILTER (policy = $p{i}) AS v{i}" for i in range(k))
+    filled = ", ".join(f"CASE WHEN k.fill_zero THEN coalesce(w.v{i}, 0.0) ELSE w.v{i} END AS x{i}" for i in range(k))
+    aggs = [f"count(x{i}) AS n{i}, avg(x{i}) AS m{i}, stddev_samp(x{i}) AS s{i}" for i in range(k)]
+    aggs += [f"count(x{i} - x0) AS dn{i}, avg(x{i} - x0) AS dm{i}, stddev_samp(x{i} - x0) AS ds{i}"
+             for i in range(1, k)]
+    selects = []
+    for i in range(k):
+        stat = (f"a.n{i}, a.m{i}, CASE WHEN a.n{i} >= 2 THEN a.m{i} - t.t * a.s{i} / sqrt(a.n{i}) END, "
+                f"CASE WHEN a.n{i} >= 2 THEN a.m{i} + t.t * a.s{i} / sqrt(a.n{i}) END")
+        if i == 0:
+            delta, join = "NULL, NULL, NULL, NULL, NULL", ""
+        else:
+            delta = (f"a.dn{i}, a.dm{i}, CASE WHEN a.dn{i} >= 2 THEN a.dm{i} - td.t * a.ds{i} / sqrt(a.dn{i}) END, "
+                     f"CASE WHEN a.dn{i} >= 2 THEN a.dm{i} + td.t * a.ds{i} / sqrt(a.dn{i}) END, "
+                     f"CASE WHEN a.dm{i} IS NOT NULL AND a.m0 IS NOT NULL AND a.m0 <> 0 "
+                     f"THEN 100.0 * a.dm{i} / abs(a.m0) END")
+            join = f" LEFT JOIN _azsim_t td ON td.dof = a.dn{i} - 1"
+        selects.append(f"SELECT $s, a.point_id, $p{i}, a.metric, $p0, {stat}, {delta} "
+                       f"FROM a LEFT JOIN _azsim_t t ON t.dof = a.n{i} - 1{join}")
+    return f"""
+INSERT INTO point_summary
+WITH ok AS (SELECT point_id, replication FROM runs
+            WHERE sweep_id = $s AND status = 'ok' AND point_id BETWEEN $lo AND $hi),
+w AS (SELECT point_id, replication, metric, {wide} FROM metrics
+      WHERE sweep_id = $s AND point_id BETWEEN $lo AND $hi GROUP BY point_id, replication, metric),
+x AS (SELECT ok.point_id, k.metric, {filled}
+      FROM ok CROSS JOIN _azsim_met k
+      LEFT JOIN w ON w.point_id = ok.point_id AND w.replication = ok.replication AND w.metric = k.metric),
+a AS MATERIALIZED (SELECT point_id, metric, {", ".join(aggs)} FROM x GROUP BY point_id, metric)
+{" UNION ALL ".join(selects)}
+"""
+
+
+# ---- whole-store functions (the CLI's `azsim results`) --------------------------------------------
+def load(path: str | os.PathLike) -> dict[str, pd.DataFrame]:
+    """Every table of the store as a pandas frame: sweeps, points, runs, metrics, point_summary.
+
+    ``points`` has the factors as JSON text and, as well, one column per factor path (dotted name).
+    Reads the whole ``metrics`` table into memory: query the file with DuckDB for very large stores.
+    """
+    with Store(path, read_only=True) as store:
+        con = store._c()
+        out = {t: con.execute(f"SELECT * FROM {t} ORDER BY {_ORDER[t]}").df() for t in TABLES}
+    points = out["points"]
+    if len(points):
+        factors = pd.DataFrame([json.loads(f) for f in points["factors"]], index=points.index)
+        factors = factors[[c for c in factors.columns if c not in points.columns]]
+        out["points"] = pd.concat([points, factors], axis=1)
+    return out
+
+
+def _spec_of(text: str) -> dict:
+    try:
+        spec = json.loads(text)
+    except (TypeError, ValueError):
+        return {}
+    return spec if isinstance(spec, dict) else {}
+
+
+def describe(path: str | os.PathLike, max_failures: int = 20) -> str:
+    """What the store holds, as text: each sweep, its design, points, runs ok / error / missing, failures."""
+    with Store(path, read_only=True) as store:
+        con = store._c()
+        sweeps = con.execute("SELECT sweep_id, created, spec, azsim_version, design FROM sweeps "
+                             "ORDER BY created, sweep_id").fetchall()
+        lines = [f"{store.name}: azsim results store, {len(sweeps)} sweep{'s' if len(sweeps) != 1 else ''}"]
+        for sweep_id, created, spec_text, version, design in sweeps:
+            spec = _spec_of(spec_text)
+            points = [r[0] for r in con.execute("SELECT factors FROM points WHERE sweep_id = ? ORDER BY point_id",
+                                                [sweep_id]).fetchall()]
+            n_points = len(points)
+            factors: list[str] = []
+            for text in points:
+                for k in json.loads(text):
+                    if k not in factors:
+                        factors.append(k)
+            [(ok, err)] = con.execute("SELECT count(*) FILTER (status = 'ok'), count(*) FILTER (status = 'error') "
+                                  "FROM runs WHERE sweep_id = ?", [sweep_id]).fetchall()
+            [(summarised,)] = con.execute("SELECT count(*) FROM point_summary WHERE sweep_id = ?",
+                                        [sweep_id]).fetchall()
+            lines.append("")
+            lines.append(f"sweep {sweep_id}  created {created:%Y-%m-%d %H:%M:%S} UTC  azsim {version}")
+            d = str(design or spec.get("design") or "?")
+            if spec.get("samples"):
+                d += f", {spec['samples']} samples"
+            lines.append(f"  design        {d}; factors: {', '.join(factors) if factors else '(none)'}")
+            lines.append(f"  points        {n_points}")
+            reps = spec.get("replications")
+            runs = f"{ok} ok, {err} error"
+            if isinstance(reps, int) and not isinstance(reps, bool):
+                lines.append(f"  replications  {reps} per point")
+                [(planned,)] = con.execute("SELECT count(*) FROM runs WHERE sweep_id = ? AND point_id < ? "
+                                         "AND replication < ?", [sweep_id, n_points, reps]).fetchall()
+                runs += f", {n_points * reps - planned} missing (of {n_points * reps})"
+            elif reps is not None:
+                cap = spec.get("max_replications")
+                lines.append(f"  replications  {reps}" + (f" (at most {cap} per point)" if cap else ""))
+            lines.append(f"  runs          {runs}")
+            lines.append(f"  summary       {'written' if summarised else 'not written'}")
+            if err:
+                failures = con.execute("SELECT point_id, replication, error FROM runs WHERE sweep_id = ? "
+                                       "AND status = 'error' ORDER BY point_id, replication LIMIT ?",
+                                       [sweep_id, max_failures]).fetchall()
+                lines.append(f"  failures ({err}):")
+                for p, r, text in failures:
+                    lines.append(f"    point {p}, replication {r}: {_first_line(text or '')}")
+                if err > len(failures):
+                    lines.append(f"    ... and {err - len(failures)} more")
+    return "\n".join(lines)
+
+
+def export(path: str | os.PathLike, fmt: str, outdir: str | os.PathLike) -> list[Path]:
+    """Write each table (sweeps, points, runs, metrics, point_summary) to ``outdir`` as parquet or csv."""
+    fmt = str(fmt).lower()
+    if fmt not in ("parquet", "csv"):
+        raise StoreError(f"export format must be parquet or csv, got {fmt!r}")
+    outdir = Path(outdir)
+    with Store(path, read_only=True) as store:
+        con = store._c()
+        try:
+            outdir.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StoreError(f"{outdir}: cannot create the export directory: {exc.strerror}") from None
+        paths = []
+        options = "FORMAT parquet" if fmt == "parquet" else "FORMAT csv, HEADER true"
+        for table in TABLES:
+            target = outdir / f"{table}.{fmt}"
+            quoted = str(target).replace("'", "''")
+            try:
+                con.execute(f"COPY (SELECT * FROM {table} ORDER BY {_ORDER[table]}) TO '{quoted}' ({options})")
+            except duckdb.Error as exc:
+                raise StoreError(f"{target}: cannot write: {_duck_message(exc)}") from None
+            paths.append(target)
+    return paths
