@@ -226,6 +226,10 @@ class SensitivityReport:
         lines = [f"Sensitivity of the paired change ({what}), {len(self.factors)} factors, Sobol base sample "
                  f"{self.samples}, {self.runs} runs" + (f", {self.failures} failed" if self.failures else "")]
         for o in self.outputs:
+            if self.indices[o].attrs.get("constant_output"):
+                lines += ["", f"{o}: the output did not vary over the design (every point gave the same value); "
+                              "no index can be estimated. Use more replications or a longer horizon."]
+                continue
             lines += ["", f"{o}: Sobol indices (95% bootstrap CI)",
                       f"{'factor':44}{'S1':>8}{'':>18}{'ST':>8}{'':>18}"]
             for r in self.indices[o].itertuples():
