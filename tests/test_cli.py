@@ -117,3 +117,32 @@ def test_validate_ok_and_all_shipped_scenarios_validate():
         p = run_cli("validate", str(f))
         assert p.returncode == 0, (f, p.stderr)
         assert p.stdout.startswith("OK")
+
+
+def test_advise_sensitivity_and_results_commands(tmp_path, capsys):
+    small = ["--set", "horizon_days=60", "--set", "market.orders_per_day=20"]
+    assert main(["advise", str(ROOT / "scenarios/default.yaml"), "-r", "2", *small]) == 0
+    out = capsys.readouterr().out
+    assert "What to fix first" in out and "Insure or not?" in out and "Keep listings accurate" in out
+    store = tmp_path / "sens.duckdb"
+    rc = main(["sensitivity", str(ROOT / "scenarios/electrical.yaml"), "--vary", "seller.listing_accuracy=0.5:1",
+               "--vary", "policies.new.pdpi_claim_propensity=0.2:1", "--samples", "4", "-r", "1", "--executor",
+               "inline", "-q", "--out", str(store), "--json", str(tmp_path / "s.json"), *small])
+    assert rc == 0
+    data = json.loads((tmp_path / "s.json").read_text())
+    assert [r["factor"] for r in data["sobol"]["seller_cost.total"]] == ["seller.listing_accuracy",
+                                                                        "policies.new.pdpi_claim_propensity"]
+    assert len(data["tornado"]["seller_cost.total"]) == 2
+    capsys.readouterr()
+    assert main(["results", str(store), "--export", "csv", "--dir", str(tmp_path / "csv")]) == 0
+    out = capsys.readouterr().out
+    assert "2 sweeps" in out and (tmp_path / "csv" / "metrics.csv").exists()
+
+
+def test_results_of_a_missing_or_corrupt_store_exit_2(tmp_path):
+    p = run_cli("results", str(tmp_path / "none.duckdb"))
+    assert p.returncode == 2 and "Traceback" not in p.stderr
+    junk = tmp_path / "junk.duckdb"
+    junk.write_text("not a database")
+    p = run_cli("results", str(junk))
+    assert p.returncode == 2 and "not an azsim results store" in p.stderr
