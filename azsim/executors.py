@@ -8,6 +8,7 @@ executor: every task carries its own seed (see :mod:`azsim.sweep`).
 
 from __future__ import annotations
 
+import itertools
 import os
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
@@ -82,7 +83,8 @@ class DaskExecutor(Executor):
 
     name = "dask"
 
-    def __init__(self, workers: int | None = None, address: str | None = None):
+    def __init__(self, workers: int | None = None, address: str | None = None, chunk: int = 1):
+        self.chunk = chunk
         try:
             from distributed import Client, LocalCluster
         except ImportError as err:  # pragma: no cover - a declared dependency
@@ -93,8 +95,19 @@ class DaskExecutor(Executor):
                 self._client = Client(address if "://" in address else f"tcp://{address}", timeout="5s")
             else:
                 n = workers or os.cpu_count() or 1
-                self._cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
-                                             dashboard_address=None, silence_logs=40)
+                import dask
+
+                # A worker's event loop wakes every 20 ms (tick) and its statistical profiler samples the
+                # running task every 10 ms; each wake-up takes the GIL from the simulation. azsim's runs
+                # are long, pure-Python tasks: wake up rarely instead.
+                quiet_workers = {
+                    "distributed.worker.profile.enabled": False,
+                    "distributed.admin.tick.interval": "500ms",
+                    "distributed.admin.system-monitor.interval": "2s",
+                }
+                with dask.config.set(quiet_workers):
+                    self._cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
+                                                 dashboard_address=None, silence_logs=40)
                 self._client = Client(self._cluster)
         except OSError as err:
             raise ExecutorError(f"cannot reach the Dask scheduler at {address}: {err}") from None
@@ -103,33 +116,41 @@ class DaskExecutor(Executor):
         self.workers = max(1, len(self._client.scheduler_info().get("workers", {}))) if address else n
 
     def run(self, fn, tasks):
+        """Tasks travel in small chunks (``chunk`` runs per Dask task) to keep scheduling overhead
+        low; results are still handed back, and stored, one run at a time."""
         from distributed import as_completed
 
         window = 2 * self.workers
         it = iter(tasks)
         futures = {}
         ac = as_completed()
-        for task in it:
-            fut = self._client.submit(fn, task, pure=False)
-            futures[fut.key] = task
+
+        def submit_next() -> bool:
+            chunk = list(itertools.islice(it, self.chunk))
+            if not chunk:
+                return False
+            fut = self._client.submit(_run_chunk, fn, chunk, pure=False)
+            futures[fut.key] = chunk
             ac.add(fut)
-            if len(futures) >= window:
-                break
+            return True
+
+        while len(futures) < window and submit_next():
+            pass
         for fut in ac:
-            task = futures.pop(fut.key)
-            result = fut.result()
+            chunk = futures.pop(fut.key)
+            results = fut.result()
             fut.release()
-            yield task, result
-            nxt = next(it, None)
-            if nxt is not None:
-                new = self._client.submit(fn, nxt, pure=False)
-                futures[new.key] = nxt
-                ac.add(new)
+            submit_next()
+            yield from zip(chunk, results, strict=True)
 
     def close(self):
         self._client.close()
         if self._cluster is not None:
             self._cluster.close()
+
+
+def _run_chunk(fn, chunk):
+    return [fn(task) for task in chunk]
 
 
 def make_executor(spec: str = "local", workers: int | None = None) -> Executor:
