@@ -291,7 +291,7 @@ def cmd_sweep(args) -> int:
     from .sweep import run_sweep
 
     spec = _spec_from_args(args)
-    spec.validate()
+    spec.check()
     _check_store_target(args.out)
     update, close = _progress_bar(args.quiet)
     try:
@@ -311,7 +311,7 @@ def cmd_sensitivity(args) -> int:
     spec = _spec_from_args(args, design="sobol")
     if args.samples is None and spec.samples == 16:
         spec.samples = 64
-    spec.validate()
+    spec.check()
     outputs = args.output or ["seller_cost.total"]
     update, close = _progress_bar(args.quiet)
     try:

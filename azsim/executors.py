@@ -120,7 +120,7 @@ class DaskExecutor(Executor):
         low; results are still handed back, and stored, one run at a time."""
         from distributed import as_completed
 
-        window = 2 * self.workers
+        window = 4 * self.workers  # keep every worker's queue non-empty between results
         it = iter(tasks)
         futures = {}
         ac = as_completed()

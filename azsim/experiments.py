@@ -202,13 +202,21 @@ class SweepSpec:
 
     def validate(self) -> list[Scenario]:
         """Every point's scenario; all problems of all points in one ScenarioError, naming fields."""
+        return self._check(keep=True)
+
+    def check(self) -> int:
+        """Validate every point without keeping the scenarios; returns the number of points."""
+        return len(self._check(keep=False))
+
+    def _check(self, keep: bool) -> list:
         out, problems = [], []
         base = self.base.to_dict()
         for i, point in enumerate(self.points()):
             try:
                 from .scenario import scenario_from_dict
 
-                out.append(scenario_from_dict(apply_overrides(base, point)))
+                scen = scenario_from_dict(apply_overrides(base, point))
+                out.append(scen if keep else None)
             except ScenarioError as err:
                 for p in err.problems:
                     msg = f"point {i} ({_short(point)}): {p}"

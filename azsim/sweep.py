@@ -101,8 +101,18 @@ def run_sweep(spec: SweepSpec, store_path, executor: str = "local", workers: int
     """
     from .store import Store
 
-    scenarios = spec.validate()  # every point, before anything is written
-    result = SweepResult(spec.sweep_id, len(scenarios))
+    n_points = spec.check()  # every point is checked before anything is written
+    result = SweepResult(spec.sweep_id, n_points)
+    cache: dict[int, Scenario] = {}
+
+    def scenario(p: int) -> Scenario:
+        """Point p's scenario, rebuilt when needed (tasks come point by point), so that a sweep
+        of many points never holds them all."""
+        if p not in cache:
+            cache.clear()
+            cache[p] = spec.scenario_at(spec.points()[p])
+        return cache[p]
+
     policies = spec.base.policy_names
     with Store(store_path) as store:
         store.begin_sweep(spec.sweep_id, spec.to_dict(), spec.points())
@@ -110,15 +120,12 @@ def run_sweep(spec: SweepSpec, store_path, executor: str = "local", workers: int
         with make_executor(executor, workers) as ex:
 
             def execute(pairs: list[tuple[int, int]], total: int) -> None:
-                tasks = []
-                for p, r in pairs:
-                    if (p, r) in done:
-                        result.runs_skipped += 1
-                    else:
-                        tasks.append(Task(p, r, scenarios[p], spec.seed))
-                count = total - len(tasks)
+                todo = [(p, r) for p, r in pairs if (p, r) not in done]
+                result.runs_skipped += len(pairs) - len(todo)
+                count = total - len(todo)
                 if progress:
                     progress(count, total)
+                tasks = (Task(p, r, scenario(p), spec.seed) for p, r in todo)  # built as they are submitted
                 for task, out in ex.run(run_task, tasks):
                     store.write_run(spec.sweep_id, task.point, task.replication, out["metrics"], out["error"],
                                     out["seconds"])
@@ -132,8 +139,8 @@ def run_sweep(spec: SweepSpec, store_path, executor: str = "local", workers: int
 
             if spec.replications != "auto":
                 n = int(spec.replications)
-                execute([(p, r) for p in range(len(scenarios)) for r in range(n)], len(scenarios) * n)
-                result.replications = {p: n for p in range(len(scenarios))}
+                execute([(p, r) for p in range(n_points) for r in range(n)], n_points * n)
+                result.replications = {p: n for p in range(n_points)}
             else:
                 _run_auto(spec, store, execute, result, policies)
         store.summarise(spec.sweep_id, policies[0])
