@@ -49,7 +49,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     c = sub.add_parser("compare", help="run every policy of a scenario on paired replications")
     c.add_argument("scenario", help="scenario YAML file")
-    c.add_argument("--replications", "-r", type=_positive_int, default=20, help="replications (default 20)")
+    c.add_argument("--replications", "-r", type=_replications, default=20,
+                   help="replications (default 20), or auto: until --precision is reached")
+    c.add_argument("--precision", type=_unit, default=0.05, help="auto: CI half-width / |mean change| (default 0.05)")
+    c.add_argument("--max-replications", type=_positive_int, default=100, help="auto: cap (default 100)")
     c.add_argument("--seed", "-s", type=_seed, default=20210901, help="root seed (default 20210901)")
     c.add_argument("--set", dest="overrides", action="append", default=[], metavar="PATH=VALUE",
                    help="override a scenario field by dotted path, e.g. seller.support.staff=2 (repeatable)")
@@ -168,8 +171,12 @@ def format_summary(result) -> str:
         f"azsim {__version__} | scenario {result.scenario.name} ({result.scenario.hash}) | "
         f"{result.replications} replications | seed {result.seed} | common random numbers",
         "Per year; means over replications; change = paired difference with its 95% CI.",
-        "",
     ]
+    rule = result.rule or {}
+    if rule.get("mode") == "auto":
+        state = "reached" if rule["converged"] else f"NOT reached within {rule['max_replications']} replications"
+        lines.append(f"Replications auto: precision {rule['precision']:.0%} of the seller-cost change {state}.")
+    lines.append("")
     head = f"{'':34}" + "".join(f"{p:>12}" for p in pols)
     for p in pols[1:]:
         head += f"{p + ' - ' + base:>14}{'95% CI':>24}{'change':>9}"
@@ -204,7 +211,8 @@ def cmd_compare(args) -> int:
     scenario = _load(args.scenario, args.overrides)
     if args.json:
         _check_output(args.json)
-    result = compare(scenario, replications=args.replications, seed=args.seed, progress=_progress(args.quiet))
+    result = compare(scenario, replications=args.replications, seed=args.seed, progress=_progress(args.quiet),
+                     precision=args.precision, max_replications=args.max_replications)
     if args.json == "-":
         sys.stdout.write(result.to_json())
         return 0

@@ -22,7 +22,7 @@ from . import __version__
 from .ledger import CATEGORIES, PARTIES, REPORTED_PARTIES
 from .scenario import Scenario
 from .simulate import RunResult, run_policy
-from .stats import mean_ci, pct_change
+from .stats import SequentialRule, mean_ci, pct_change
 from .world import KINDS, World
 
 __all__ = ["compare", "Comparison", "summarise_run", "COST_KEYS"]
@@ -117,6 +117,7 @@ class Comparison:
     runs: pd.DataFrame
     health: pd.DataFrame  # replication, policy, day, odr, ..., suspended
     common_random_numbers: bool = True
+    rule: dict | None = None  # how the number of replications was chosen (see compare)
 
     @property
     def policies(self) -> list[str]:
@@ -171,6 +172,7 @@ class Comparison:
             "seed": self.seed,
             "replications": self.replications,
             "common_random_numbers": self.common_random_numbers,
+            "replication_rule": self.rule or {"mode": "fixed"},
             "baseline": base,
             "policies": policies,
             "delta": delta,
@@ -259,26 +261,48 @@ def run_replication(scenario: Scenario, seed: int, replication: int, common_rand
     return out, health
 
 
-def compare(scenario: Scenario, replications: int = 20, seed: int = 20210901, common_random_numbers: bool = True,
-            progress=None) -> Comparison:
+def compare(scenario: Scenario, replications: int | str = 20, seed: int = 20210901,
+            common_random_numbers: bool = True, progress=None, precision: float = 0.05,
+            max_replications: int = 100) -> Comparison:
     """Run every policy of ``scenario`` on ``replications`` paired replications of ``seed``.
 
-    ``progress``, if given, is called with (replications done, replications) after each one.
+    ``replications="auto"`` adds replications until the 95% CI half-width of the paired change
+    in seller cost (second policy minus first) is within ``precision`` of its mean, confirmed
+    over a look-ahead, or ``max_replications`` is reached (:class:`azsim.stats.SequentialRule`);
+    ``Comparison.rule`` says which. ``progress``, if given, is called with (done, planned).
     """
     if not isinstance(scenario, Scenario):
         raise TypeError("compare() takes a Scenario; use azsim.load_scenario(path) or scenario_from_dict(data)")
-    if int(replications) < 1:
+    auto = replications == "auto"
+    if not auto and int(replications) < 1:
         raise ValueError("replications must be at least 1")
-    rows, health = [], []
-    for r in range(int(replications)):
-        per_policy, h = run_replication(scenario, seed, r, common_random_numbers)
-        for name, metrics in per_policy.items():
-            rows.extend((r, name, m, v) for m, v in metrics.items())
-        health.extend(h)
-        if progress is not None:
-            progress(r + 1, int(replications))
+    rule = SequentialRule(precision, max_replications) if auto else None
+    target = rule.start if auto else int(replications)
+    rows, health, deltas = [], [], []
+    pols = scenario.policy_names
+    r = 0
+    while True:
+        while r < target:
+            per_policy, h = run_replication(scenario, seed, r, common_random_numbers)
+            for name, metrics in per_policy.items():
+                rows.extend((r, name, m, v) for m, v in metrics.items())
+            health.extend(h)
+            if len(pols) > 1:
+                deltas.append(per_policy[pols[1]]["seller_cost.total"] - per_policy[pols[0]]["seller_cost.total"])
+            r += 1
+            if progress is not None:
+                progress(r, target)
+        if not auto:
+            break
+        nxt = rule.next_target(deltas) if len(pols) > 1 else None
+        if nxt is None:
+            break
+        target = nxt
     runs = pd.DataFrame(rows, columns=["replication", "policy", "metric", "value"])
     hcols = ["replication", "policy", "day", "odr", "late_shipment_rate", "cancel_rate", "valid_tracking_rate",
              "suspended"]
-    return Comparison(scenario, int(seed), int(replications), runs, pd.DataFrame(health, columns=hcols),
-                      common_random_numbers)
+    info = {"mode": "fixed"}
+    if auto:
+        info = {"mode": "auto", "precision": precision, "max_replications": max_replications,
+                "metric": "seller_cost.total", "converged": bool(rule.converged)}
+    return Comparison(scenario, int(seed), r, runs, pd.DataFrame(health, columns=hcols), common_random_numbers, info)

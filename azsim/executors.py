@@ -104,6 +104,7 @@ class DaskExecutor(Executor):
                     "distributed.worker.profile.enabled": False,
                     "distributed.admin.tick.interval": "500ms",
                     "distributed.admin.system-monitor.interval": "2s",
+                    "distributed.worker.multiprocessing-method": "forkserver",
                 }
                 with dask.config.set(quiet_workers):
                     self._cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True,

@@ -37,3 +37,43 @@ def pct_change(delta_mean: float | None, base_mean: float | None) -> float | Non
     if delta_mean is None or base_mean is None or base_mean == 0:
         return None
     return 100.0 * delta_mean / abs(base_mean)
+
+
+class SequentialRule:
+    """How many replications: the sequential procedure of Hoad, Robinson and Davies (2010).
+
+    Start with ``start`` replications; after each batch, the rule is met when the 95% CI
+    half-width of the paired differences is within ``precision`` of the absolute mean. Once
+    met, it must stay met over ``lookahead`` further replications (their kLimit); otherwise
+    more replications are added (a quarter of those so far), up to ``cap``. The steps depend
+    only on the values, never on timing, so a run and its resumption take the same path.
+    """
+
+    def __init__(self, precision: float, cap: int, start: int = 5, lookahead: int = 5):
+        self.precision, self.cap, self.start, self.lookahead = precision, cap, min(start, cap), lookahead
+        self.met_at: int | None = None
+        self.converged: bool | None = None  # None while running
+
+    def met(self, deltas) -> bool:
+        d = np.asarray(deltas, dtype=float)
+        if d.size < 2 or not np.isfinite(d).all():
+            return False
+        hw = half_width(d)
+        m = float(d.mean())
+        return math.isfinite(hw) and m != 0 and hw <= self.precision * abs(m)
+
+    def next_target(self, deltas) -> int | None:
+        """Given the paired differences so far, the total replications to reach next, or None to stop."""
+        n = len(deltas)
+        ok = self.met(deltas)
+        if ok and self.met_at is None:
+            self.met_at = n
+        elif not ok:
+            self.met_at = None
+        if ok and n >= self.met_at + self.lookahead:
+            self.converged = True
+            return None
+        if n >= self.cap:
+            self.converged = False
+            return None
+        return min(self.cap, n + (self.lookahead if ok else max(1, n // 4)))

@@ -29,15 +29,11 @@ from .comparison import run_replication
 from .executors import make_executor
 from .experiments import SweepSpec
 from .scenario import Scenario
-from .stats import half_width
+from .stats import SequentialRule
 
 __all__ = ["Task", "run_task", "run_sweep", "SweepResult", "run_sensitivity", "SensitivityReport", "point_outputs",
-           "AUTO_START", "AUTO_LOOKAHEAD", "PRECISION_METRIC"]
+           "PRECISION_METRIC"]
 
-AUTO_START = 5
-"""Replications every point gets before the precision rule is first checked."""
-AUTO_LOOKAHEAD = 5
-"""Further replications over which a met precision must hold (Hoad et al.'s kLimit)."""
 PRECISION_METRIC = "seller_cost.total"
 
 
@@ -82,15 +78,6 @@ class SweepResult:
         if len(self.failures) > 10:
             lines.append(f"  ... and {len(self.failures) - 10} more (azsim results STORE)")
         return "\n".join(lines)
-
-
-def _precision_met(values_base, values_pol, precision: float) -> bool:
-    d = np.asarray(values_pol, float) - np.asarray(values_base, float)
-    if d.size < 2:
-        return False
-    hw = half_width(d)
-    m = float(d.mean())
-    return math.isfinite(hw) and m != 0 and hw <= precision * abs(m)
 
 
 def run_sweep(spec: SweepSpec, store_path, executor: str = "local", workers: int | None = None,
@@ -149,45 +136,34 @@ def run_sweep(spec: SweepSpec, store_path, executor: str = "local", workers: int
 
 
 def _run_auto(spec: SweepSpec, store, execute, result: SweepResult, policies: list[str]) -> None:
-    """Sequential replications per point (Hoad, Robinson and Davies 2010), in deterministic waves."""
+    """Sequential replications per point (:class:`azsim.stats.SequentialRule`), in deterministic waves."""
     n_points = len(spec.points())
-    cap = spec.max_replications
-    target = {p: min(AUTO_START, cap) for p in range(n_points)}
+    rules = {p: SequentialRule(spec.precision, spec.max_replications) for p in range(n_points)}
+    target = {p: rules[p].start for p in range(n_points)}
     have = {p: 0 for p in range(n_points)}
-    met_at: dict[int, int | None] = {p: None for p in range(n_points)}
     open_points = set(range(n_points))
     scheduled = 0
     while open_points:
         pairs = [(p, r) for p in sorted(open_points) for r in range(have[p], target[p])]
         scheduled += len(pairs)
         execute(pairs, scheduled)
-        for p in sorted(open_points):
+        for p in open_points:
             have[p] = target[p]
-        if len(policies) < 2:
-            for p in open_points:
-                result.converged[p] = False
+        if len(policies) < 2:  # nothing to pair: a single policy cannot meet a paired rule
+            result.converged.update({p: False for p in open_points})
             break
         base = store.run_values(spec.sweep_id, PRECISION_METRIC, policies[0])
         pol = store.run_values(spec.sweep_id, PRECISION_METRIC, policies[1])
         for p in sorted(open_points):
-            b = base[base.point_id == p].sort_values("replication")
-            q = pol[pol.point_id == p].sort_values("replication")
-            merged = b.merge(q, on="replication", suffixes=("_b", "_p"))
-            ok = _precision_met(merged["value_b"], merged["value_p"], spec.precision)
-            n = have[p]
-            if ok and met_at[p] is None:
-                met_at[p] = n
-            elif not ok:
-                met_at[p] = None
-            if ok and n >= met_at[p] + AUTO_LOOKAHEAD:
-                result.converged[p] = True
-                open_points.discard(p)
-            elif n >= cap:
-                result.converged[p] = False
+            b = base[base.point_id == p]
+            q = pol[pol.point_id == p]
+            merged = b.merge(q, on="replication", suffixes=("_b", "_p")).sort_values("replication")
+            nxt = rules[p].next_target((merged["value_p"] - merged["value_b"]).to_numpy())
+            if nxt is None:
+                result.converged[p] = bool(rules[p].converged)
                 open_points.discard(p)
             else:
-                step = AUTO_LOOKAHEAD if ok else max(1, n // 4)
-                target[p] = min(cap, n + step)
+                target[p] = nxt
     result.replications = dict(have)
 
 

@@ -113,3 +113,21 @@ def test_common_random_numbers_narrow_the_paired_ci_at_least_3x():
     h_crn = half_width(crn.deltas("new", "seller_cost.total"))
     h_ind = half_width(indep.deltas("new", "seller_cost.total"))
     assert h_ind >= 3 * h_crn, (h_crn, h_ind)
+
+
+def test_replications_auto_reaches_the_precision_or_says_capped():
+    s = scenario_from_dict({"horizon_days": 90, "market": {"orders_per_day": 30},
+                            "policies": {"old": {}, "new": {"pdpi_claim_propensity": 1.0}},
+                            "incidents": {"product_safety": 0.01}})
+    loose = compare(s, replications="auto", precision=0.5, max_replications=40, seed=3)
+    assert loose.rule["mode"] == "auto" and loose.rule["converged"] is True
+    d = loose.deltas("new", "seller_cost.total")
+    assert len(d) == loose.replications >= 10  # the first 5, then at least the 5 of the look-ahead
+    assert half_width(d) <= 0.5 * abs(d.mean())
+    capped = compare(s, replications="auto", precision=0.001, max_replications=7, seed=3)
+    assert capped.replications == 7 and capped.rule["converged"] is False
+    assert capped.to_dict()["replication_rule"]["converged"] is False
+    # the auto path takes the same replications as a fixed run of the same length
+    fixed = compare(s, replications=7, seed=3)
+    assert fixed.rule == {"mode": "fixed"}
+    assert (fixed.deltas("new", "seller_cost.total") == capped.deltas("new", "seller_cost.total")).all()
