@@ -205,20 +205,30 @@ def _progress(quiet: bool):
     return show
 
 
+def _emit(text: str, data: dict, json_path: str | None) -> None:
+    """Print the text report; with ``--json -`` print the JSON instead; with ``--json PATH`` also
+    write it there atomically."""
+    payload = json.dumps(data, indent=2, sort_keys=True, allow_nan=False) + "\n"
+    if json_path == "-":
+        sys.stdout.write(payload)
+        return
+    print(text)
+    if json_path:
+        from .comparison import write_atomic
+
+        write_atomic(Path(json_path), payload)
+
+
 def cmd_compare(args) -> int:
-    from .comparison import compare, write_atomic
+    from .comparison import compare
 
     scenario = _load(args.scenario, args.overrides)
     if args.json:
         _check_output(args.json)
     result = compare(scenario, replications=args.replications, seed=args.seed, progress=_progress(args.quiet),
                      precision=args.precision, max_replications=args.max_replications)
-    if args.json == "-":
-        sys.stdout.write(result.to_json())
-        return 0
-    print(format_summary(result))
-    if args.json:
-        write_atomic(Path(args.json), result.to_json())
+    _emit(format_summary(result), result.to_dict(), args.json)
+    if args.json and args.json != "-":
         print(f"\nJSON result written to {args.json}")
     return 0
 
@@ -320,25 +330,20 @@ def cmd_sensitivity(args) -> int:
     if args.samples is None and spec.samples == 16:
         spec.samples = 64
     spec.check()
+    if args.out:
+        _check_store_target(args.out)
+    if args.json:
+        _check_output(args.json)
     outputs = args.output or ["seller_cost.total"]
     update, close = _progress_bar(args.quiet)
     try:
         with tempfile.TemporaryDirectory() as tmp:
             store = args.out or str(Path(tmp) / "sensitivity.duckdb")
-            if args.out:
-                _check_store_target(args.out)
             report = run_sensitivity(spec, store, outputs, executor=args.executor, workers=args.workers,
                                      progress=update)
     finally:
         close()
-    if args.json == "-":
-        sys.stdout.write(json.dumps(report.to_dict(), indent=2, sort_keys=True) + "\n")
-        return 0
-    print(report.format())
-    if args.json:
-        from .comparison import write_atomic
-
-        write_atomic(Path(args.json), json.dumps(report.to_dict(), indent=2, sort_keys=True) + "\n")
+    _emit(report.format(), report.to_dict(), args.json)
     return 0
 
 
@@ -346,17 +351,10 @@ def cmd_advise(args) -> int:
     from .advisor import advise
 
     scenario = _load(args.scenario, args.overrides)
-    if args.json and args.json != "-":
+    if args.json:
         _check_output(args.json)
     advice = advise(scenario, replications=args.replications, seed=args.seed)
-    if args.json == "-":
-        sys.stdout.write(json.dumps(advice.to_dict(), indent=2, sort_keys=True) + "\n")
-        return 0
-    print(advice.format())
-    if args.json:
-        from .comparison import write_atomic
-
-        write_atomic(Path(args.json), json.dumps(advice.to_dict(), indent=2, sort_keys=True) + "\n")
+    _emit(advice.format(), advice.to_dict(), args.json)
     return 0
 
 
