@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 STAMP_RUN  := $(VENV)/.installed-run
 STAMP_DEV  := $(VENV)/.installed-dev
 
-.PHONY: run test bench lint clean
+.PHONY: run app browser test bench lint clean
 
 $(PY):
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "make: no python3.11 found; set PYTHON=/path/to/python3.11"; exit 2; }
@@ -23,6 +23,18 @@ $(STAMP_DEV): pyproject.toml | $(PY)
 ## run: set up .venv if needed and compare old vs new policy on the default scenario
 run: $(STAMP_RUN)
 	$(VENV)/bin/azsim compare scenarios/default.yaml
+
+## app: set up .venv if needed and open the what-if explorer (Streamlit) on localhost
+app: $(STAMP_RUN)
+	$(VENV)/bin/streamlit run app.py
+
+## browser: install Debian's chromium and chromium-driver for the browser test, if missing (needs root; CI calls it)
+browser:
+	@if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; then \
+		echo "make: installing chromium and chromium-driver"; \
+		DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; \
+	fi
 
 ## test: set up .venv with the dev extras and run the whole test suite
 test: $(STAMP_DEV)
