@@ -261,11 +261,18 @@ def run_replication(scenario: Scenario, seed: int, replication: int, common_rand
     return out, health
 
 
+def _replication_task(args):
+    scenario, seed, r, crn = args
+    return run_replication(scenario, seed, r, crn)
+
+
 def compare(scenario: Scenario, replications: int | str = 20, seed: int = 20210901,
             common_random_numbers: bool = True, progress=None, precision: float = 0.05,
-            max_replications: int = 100) -> Comparison:
+            max_replications: int = 100, executor=None) -> Comparison:
     """Run every policy of ``scenario`` on ``replications`` paired replications of ``seed``.
 
+    ``executor`` (an :class:`azsim.executors.Executor`, e.g. ``LocalExecutor(2)``) runs the
+    replications of each batch in parallel; results are the same as in-process.
     ``replications="auto"`` adds replications until the 95% CI half-width of the paired change
     in seller cost (second policy minus first) is within ``precision`` of its mean, confirmed
     over a look-ahead, or ``max_replications`` is reached (:class:`azsim.stats.SequentialRule`);
@@ -282,16 +289,24 @@ def compare(scenario: Scenario, replications: int | str = 20, seed: int = 202109
     pols = scenario.policy_names
     r = 0
     while True:
-        while r < target:
-            per_policy, h = run_replication(scenario, seed, r, common_random_numbers)
+        batch = [(scenario, seed, i, common_random_numbers) for i in range(r, target)]
+        done = {}
+        if executor is None:
+            outcomes = ((task, _replication_task(task)) for task in batch)
+        else:
+            outcomes = executor.run(_replication_task, batch)
+        for task, outcome in outcomes:
+            done[task[2]] = outcome
+            if progress is not None:
+                progress(r + len(done), target)
+        for i in range(r, target):  # in replication order, whatever order they finished in
+            per_policy, h = done[i]
             for name, metrics in per_policy.items():
-                rows.extend((r, name, m, v) for m, v in metrics.items())
+                rows.extend((i, name, m, v) for m, v in metrics.items())
             health.extend(h)
             if len(pols) > 1:
                 deltas.append(per_policy[pols[1]]["seller_cost.total"] - per_policy[pols[0]]["seller_cost.total"])
-            r += 1
-            if progress is not None:
-                progress(r, target)
+        r = target
         if not auto:
             break
         nxt = rule.next_target(deltas) if len(pols) > 1 else None

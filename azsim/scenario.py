@@ -27,6 +27,7 @@ __all__ = [
     "scenario_from_dict",
     "apply_overrides",
     "parse_override",
+    "field_info",
 ]
 
 MAX_FILE_BYTES = 1_000_000
@@ -348,6 +349,33 @@ def _expand_policy_presets(policies: Any) -> Any:
             raise ValueError(f"policies.{name}.preset: unknown preset {base!r}; choose from {sorted(PRESETS)}")
         out[name] = {**(PRESETS[base] if base else {}), **spec}
     return out
+
+
+def field_info(path: str) -> dict:
+    """What the schema says about a dotted field path: ``{"low", "high", "description", "type"}``.
+
+    ``low``/``high`` are the validation bounds (None where open); the app bounds its widgets by
+    them. ``policies.NAME.field`` paths describe :class:`Policy` fields.
+    """
+    parts = path.split(".")
+    model: Any = Scenario
+    i = 0
+    while i < len(parts):
+        if model is Scenario and parts[i] == "policies":
+            model, i = Policy, i + 2
+            continue
+        field = model.model_fields[parts[i]]
+        ann = field.annotation
+        if i == len(parts) - 1:
+            low = high = None
+            for m in field.metadata:
+                low = getattr(m, "ge", None) if getattr(m, "ge", None) is not None else low
+                low = getattr(m, "gt", None) if getattr(m, "gt", None) is not None else low
+                high = getattr(m, "le", None) if getattr(m, "le", None) is not None else high
+            return {"low": low, "high": high, "description": field.description or "", "type": ann}
+        model = ann
+        i += 1
+    raise KeyError(path)
 
 
 # ----------------------------------------------------------------------------------------------

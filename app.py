@@ -1,0 +1,347 @@
+"""azsim what-if explorer (Streamlit). Thin: widgets -> azsim API -> charts.
+
+Run with `make app` or `streamlit run app.py`. Every number shown comes from azsim
+(`compare`, `advise`, `azsim.views`); this page only arranges widgets and charts.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import altair as alt
+import pandas as pd
+import streamlit as st
+import yaml
+
+from azsim import ScenarioError, __version__, compare, scenario_from_dict
+from azsim.advisor import PRACTICE_LABELS, advise
+from azsim.executors import LocalExecutor
+from azsim.scenario import MAX_FILE_BYTES, field_info, parse_yaml, read_yaml
+from azsim.views import (
+    PALETTE,
+    claims_funnel,
+    cost_by_category,
+    delta_distribution,
+    headline,
+    odr_over_time,
+    who_pays,
+)
+
+ROOT = Path(__file__).resolve().parent
+SCENARIOS = ROOT / "scenarios"
+DEFAULT_REPLICATIONS = 8
+
+st.set_page_config(page_title="azsim: A-to-z Guarantee what-if", layout="wide")
+
+
+# ---- cached calls into the library --------------------------------------------------------------
+@st.cache_resource
+def _pool() -> LocalExecutor:
+    return LocalExecutor()
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def run_compare(scenario_json: str, replications: int, seed: int):
+    scenario = scenario_from_dict(json.loads(scenario_json))
+    return compare(scenario, replications=replications, seed=seed, executor=_pool())
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def run_advice(scenario_json: str, replications: int, seed: int):
+    scenario = scenario_from_dict(json.loads(scenario_json))
+    return advise(scenario, replications=replications, seed=seed,
+                  run=lambda s, replications, seed: compare(s, replications=replications, seed=seed,
+                                                            executor=_pool()))
+
+
+# ---- scenario choice -------------------------------------------------------------------------
+def _scenario_files() -> list[str]:
+    return sorted(p.name for p in SCENARIOS.glob("*.yaml"))
+
+
+def _load_file(name: str) -> dict:
+    return read_yaml(SCENARIOS / name)
+
+
+def _widget(container, path: str, label: str, value, kind: str = "number", unit: str = "", source: str = "",
+            **kw):
+    """A widget bounded by the schema's limits for ``path``; returns the chosen value.
+
+    Its key carries the scenario's source, so that picking another scenario resets the widgets
+    to that scenario's values instead of keeping the previous ones.
+    """
+    info = field_info(path)
+    key = f"{path}@{source}"
+    help_text = f"{info['description']} ({path})".strip() if info["description"] else path
+    lo, hi = info["low"], info["high"]
+    if kind == "percent":
+        v = container.slider(f"{label} (%)", 0.0, 100.0, float(value) * 100, step=0.5, help=help_text, key=key)
+        return v / 100
+    if kind == "choice":
+        options = kw["options"]
+        return container.selectbox(label, options, index=options.index(value), help=help_text, key=key)
+    is_int = info["type"] is int
+    step = kw.get("step", 1 if is_int else 1.0)
+    cast = int if is_int else float
+    args = {"min_value": cast(lo) if lo is not None else None, "max_value": cast(hi) if hi is not None else None}
+    return container.number_input(f"{label}{f' ({unit})' if unit else ''}", value=cast(value), step=cast(step),
+                                  help=help_text, key=key, **args)
+
+
+def sidebar() -> tuple[dict | None, int, int]:
+    sb = st.sidebar
+    sb.header("Scenario")
+    files = _scenario_files()
+    choice = sb.selectbox("Scenario", files, index=files.index("default.yaml") if "default.yaml" in files else 0)
+    upload = sb.file_uploader("…or upload a scenario (YAML)", type=["yaml", "yml"])
+    base = None
+    if upload is not None:
+        raw = upload.getvalue()
+        try:
+            if len(raw) > MAX_FILE_BYTES:
+                raise ScenarioError([f"file too large ({len(raw)} bytes; limit {MAX_FILE_BYTES})"], upload.name)
+            try:
+                text = raw.decode("utf-8")
+            except UnicodeDecodeError:
+                raise ScenarioError(["not a text file (UTF-8 YAML expected)"], upload.name) from None
+            data = parse_yaml(text, upload.name)
+            scenario_from_dict(data, upload.name)  # validate before using it
+            st.session_state["last_good_upload"] = (upload.name, data)
+            base = data
+        except ScenarioError as err:
+            st.error(f"Cannot use {upload.name}:\n\n" + "\n".join(f"- {p}" for p in err.problems)
+                     + "\n\nStill showing the last good scenario.")
+            last = st.session_state.get("last_good_upload")
+            base = last[1] if last else None
+    source = choice
+    if base is None:
+        base = _load_file(choice)
+    else:
+        source = "upload:" + st.session_state["last_good_upload"][0]
+    s = scenario_from_dict(base)
+    d = s.to_dict()
+
+    def w(path, label, value, kind="number", **kw):
+        return _widget(sb, path, label, value, kind, source=source, **kw)
+
+    sb.header("Seller practices")
+    sel = d["seller"]
+    o = {}
+    o["seller.messages.reply_rate"] = w("seller.messages.reply_rate", "Messages answered",
+                                              sel["messages"]["reply_rate"], "percent")
+    o["seller.support.staff"] = w("seller.support.staff", "Support staff", sel["support"]["staff"],
+                                        unit="people")
+    o["seller.support.handling_minutes"] = w("seller.support.handling_minutes", "Minutes per message",
+                                                   sel["support"]["handling_minutes"], unit="min")
+    o["seller.returns.authorise_within_48h"] = w("seller.returns.authorise_within_48h",
+                                                       "Returns authorised within 48 h",
+                                                       sel["returns"]["authorise_within_48h"], "percent")
+    o["seller.returns.refund_delay_days"] = w("seller.returns.refund_delay_days", "Refund delay",
+                                                    sel["returns"]["refund_delay_days"], unit="days", step=0.5)
+    o["seller.listing_accuracy"] = w("seller.listing_accuracy", "Listing accuracy",
+                                           sel["listing_accuracy"], "percent")
+    o["seller.packaging_quality"] = w("seller.packaging_quality", "Packaging quality",
+                                            sel["packaging_quality"], "percent")
+    o["seller.out_of_stock.handling"] = w("seller.out_of_stock.handling", "Out of stock: the seller",
+                                                sel["out_of_stock"]["handling"], "choice",
+                                                options=["cancel", "ship_late"])
+    o["seller.tracking.upload_rate"] = w("seller.tracking.upload_rate", "Tracking uploaded",
+                                               sel["tracking"]["upload_rate"], "percent")
+    o["seller.tracking.buy_shipping_share"] = w("seller.tracking.buy_shipping_share",
+                                                      "Labels bought with Buy Shipping",
+                                                      sel["tracking"]["buy_shipping_share"], "percent")
+    sb.header("Insurance")
+    o["seller.insurance.carry"] = w("seller.insurance.carry", "Liability insurance",
+                                          sel["insurance"]["carry"], "choice",
+                                          options=["always", "when_required", "never"])
+    o["seller.insurance.premium_per_year"] = w("seller.insurance.premium_per_year", "Premium",
+                                                     sel["insurance"]["premium_per_year"], unit="$/yr", step=100.0)
+    o["seller.insurance.deductible"] = w("seller.insurance.deductible", "Deductible",
+                                               sel["insurance"]["deductible"], unit="$", step=100.0)
+    sb.header("Market")
+    o["market.orders_per_day"] = w("market.orders_per_day", "Orders per day",
+                                         d["market"]["orders_per_day"], unit="orders", step=5.0)
+    o["market.price.median"] = w("market.price.median", "Median price", d["market"]["price"]["median"],
+                                       unit="$", step=5.0)
+    pols = list(d["policies"])
+    if len(pols) > 1:
+        newest = pols[-1]
+        p = d["policies"][newest]
+        sb.header(f"Policy '{newest}'")
+        o[f"policies.{newest}.amazon_pays_threshold"] = _widget(
+            sb, f"policies.{newest}.amazon_pays_threshold", "Amazon pays claims up to", p["amazon_pays_threshold"],
+            unit="$", step=100.0)
+        o[f"policies.{newest}.insurance_proof_days"] = _widget(
+            sb, f"policies.{newest}.insurance_proof_days", "Days to prove insurance", p["insurance_proof_days"],
+            unit="days")
+        o[f"policies.{newest}.seller_response_days"] = _widget(
+            sb, f"policies.{newest}.seller_response_days", "Seller's days to answer a large claim",
+            p["seller_response_days"], unit="days")
+        o[f"policies.{newest}.message_reply_hours"] = _widget(
+            sb, f"policies.{newest}.message_reply_hours", "Hours to answer a buyer message",
+            p["message_reply_hours"], unit="h", step=12.0)
+    sb.header("Simulation")
+    reps = int(sb.number_input("Replications", min_value=2, max_value=200, value=DEFAULT_REPLICATIONS, step=1,
+                               help="paired replications; more = narrower confidence intervals, slower"))
+    seed = int(sb.number_input("Seed", min_value=0, value=20210901, step=1))
+    try:
+        edited = s.with_overrides(o)
+    except ScenarioError as err:
+        st.error("These settings are not valid:\n\n" + "\n".join(f"- {p}" for p in err.problems))
+        return None, reps, seed
+    return edited.to_dict(), reps, seed
+
+
+# ---- the page ---------------------------------------------------------------------------------
+def money(x) -> str:
+    if x is None or pd.isna(x):
+        return "n/a"
+    return f"-${-x:,.0f}" if x < 0 else f"${x:,.0f}"
+
+
+def show_headline(result) -> pd.DataFrame:
+    pols = result.policies
+    table = headline(result)
+    if len(pols) < 2:
+        st.info("This scenario has one policy: nothing to compare.")
+        return table
+    new, old = pols[1], pols[0]
+    cols = st.columns(4)
+    for col, (_, row) in zip(cols, table.iterrows(), strict=True):
+        label = "Seller cost per year, new − old" if row["party"] == "Seller" else f"{row['party']}, new − old"
+        ci = f"95% CI {money(row[f'{new} ci low'])} to {money(row[f'{new} ci high'])}"
+        pct = row[f"{new} change %"]
+        col.metric(label, money(row[f"{new} change"]),
+                   delta=None if pct is None or pd.isna(pct) else f"{pct:+.1f}%", delta_color="inverse",
+                   help=f"{old}: {money(row[old])}/yr, {new}: {money(row[new])}/yr; {ci} (paired replications)")
+        col.caption(f"{old} {money(row[old])} → {new} {money(row[new])}; {ci}")
+    return table
+
+
+def charts(result) -> None:
+    colours = alt.Scale(range=PALETTE)
+    c1, c2 = st.columns(2)
+    with c1:
+        st.subheader("Seller cost by category ($/yr)")
+        df = cost_by_category(result, "seller")
+        st.altair_chart(alt.Chart(df).mark_bar().encode(
+            x=alt.X("cost:Q", title="$ per year"), y=alt.Y("category:N", title=None),
+            color=alt.Color("policy:N", scale=colours), yOffset="policy:N",
+            tooltip=["policy", "category", alt.Tooltip("cost:Q", format=",.0f")]), width="stretch")
+    with c2:
+        st.subheader("Who pays ($/yr)")
+        df = who_pays(result)
+        st.altair_chart(alt.Chart(df).mark_bar().encode(
+            x=alt.X("party:N", title=None), y=alt.Y("cost:Q", title="$ per year"),
+            color=alt.Color("policy:N", scale=colours), xOffset="policy:N",
+            tooltip=["policy", "party", alt.Tooltip("cost:Q", format=",.0f")]), width="stretch")
+    c3, c4 = st.columns(2)
+    with c3:
+        st.subheader("Claims funnel (per year)")
+        df = claims_funnel(result)
+        st.altair_chart(alt.Chart(df).mark_bar().encode(
+            x=alt.X("count:Q", title="per year", scale=alt.Scale(type="symlog")),
+            y=alt.Y("stage:N", sort=alt.SortField("order"), title=None),
+            color=alt.Color("policy:N", scale=colours), yOffset="policy:N",
+            tooltip=["policy", "stage", alt.Tooltip("count:Q", format=",.1f")]), width="stretch")
+    with c4:
+        st.subheader("Order Defect Rate over time")
+        df = odr_over_time(result)
+        line = alt.Chart(df).mark_line().encode(
+            x=alt.X("day:Q", title="day"), y=alt.Y("odr_pct:Q", title="ODR (%)"),
+            color=alt.Color("policy:N", scale=colours), strokeDash="policy:N")
+        limit = alt.Chart(pd.DataFrame({"y": [100 * result.scenario.account_health.odr_limit]})).mark_rule(
+            color="#D55E00", strokeDash=[6, 3]).encode(y="y:Q")
+        susp = alt.Chart(df[df["suspended_share"] > 0]).mark_bar(opacity=0.25, color="#999999").encode(
+            x="day:Q", y=alt.Y("suspended_share:Q", title=None, axis=None))
+        st.altair_chart(alt.layer(susp, line, limit).resolve_scale(y="independent"), width="stretch")
+        st.caption("Dashed red line: the 1% limit. Grey bars: share of replications suspended that day.")
+    st.subheader("Paired change in seller cost, replication by replication")
+    df = delta_distribution(result)
+    if not df.empty:
+        st.altair_chart(alt.Chart(df).mark_tick(thickness=3, size=30).encode(
+            x=alt.X("change:Q", title="$ per year (new − old)"), y=alt.Y("policy:N", title=None),
+            color=alt.Color("policy:N", scale=colours), tooltip=["replication", "change"]),
+            width="stretch")
+
+
+def advisor_section(scenario_json: str, reps: int, seed: int) -> None:
+    st.subheader("What should this seller fix first?")
+    if not st.toggle("Run the practice advisor (about 11 comparisons)", key="advisor_on"):
+        st.caption("Each practice is moved to a good level and compared with this scenario on the same seeds.")
+        return
+    with st.spinner("Comparing each practice at a good level…"):
+        advice = run_advice(scenario_json, reps, seed)
+    df = advice.practices.copy()
+    df["practice"] = df["practice"].map(lambda k: PRACTICE_LABELS.get(k, k))
+    st.altair_chart(alt.Chart(df).mark_bar().encode(
+        x=alt.X("saving_mean:Q", title="yearly saving ($)"), y=alt.Y("practice:N", sort="-x", title=None),
+        color=alt.Color("policy:N", scale=alt.Scale(range=PALETTE)), yOffset="policy:N",
+        tooltip=["practice", "policy", alt.Tooltip("saving_mean:Q", format=",.0f"),
+                 alt.Tooltip("saving_ci_low:Q", format=",.0f"), alt.Tooltip("saving_ci_high:Q", format=",.0f")]),
+        width="stretch")
+    st.text(advice.format())
+
+
+def downloads(scenario: dict, result, table: pd.DataFrame) -> None:
+    st.subheader("Downloads")
+    c1, c2, c3, c4 = st.columns(4)
+    c1.download_button("Scenario (YAML)", yaml.safe_dump(scenario, sort_keys=False), "scenario.yaml",
+                       "application/x-yaml")
+    c2.download_button("Results (CSV)", result.runs.to_csv(index=False), "results.csv", "text/csv")
+    c3.download_button("Results (JSON)", result.to_json(), "results.json", "application/json")
+    report = (f"# azsim what-if: {result.scenario.name}\n\nazsim {__version__}, scenario hash "
+              f"{result.scenario.hash}, {result.replications} replications, seed {result.seed}.\n\n"
+              "## Yearly cost by party, paired change with 95% CI\n\n```\n" + table.to_string(index=False)
+              + "\n```\n\n## Summary\n\n```\n" + result.summary().to_string() + "\n```\n")
+    c4.download_button("Report (Markdown)", report, "report.md", "text/markdown")
+
+
+def about() -> None:
+    with st.expander("About the model: the old and new flows, and what each knob means"):
+        doc = (ROOT / "docs" / "model.md")
+        st.markdown(doc.read_text(encoding="utf-8") if doc.exists() else "docs/model.md is missing.")
+
+
+def compare_two(reps: int, seed: int) -> None:
+    st.subheader("Compare two scenarios side by side")
+    if not st.toggle("Simulate two scenarios", key="compare_two_on"):
+        st.caption("Pick two scenario files (e.g. a diligent and a negligent seller) and see their headlines "
+                   "side by side.")
+        return
+    files = _scenario_files()
+    a, b = st.columns(2)
+    left = a.selectbox("Left scenario", files, index=files.index("diligent.yaml") if "diligent.yaml" in files else 0)
+    right = b.selectbox("Right scenario", files,
+                        index=files.index("negligent.yaml") if "negligent.yaml" in files else 0)
+    for col, name in ((a, left), (b, right)):
+        s = scenario_from_dict(_load_file(name))
+        with st.spinner(f"Simulating {name}…"):
+            res = run_compare(json.dumps(s.to_dict()), reps, seed)
+        col.dataframe(headline(res), hide_index=True, width="stretch")
+
+
+def main() -> None:
+    st.title("What does the new A-to-z policy cost this seller?")
+    st.caption("azsim: Amazon's A-to-z Guarantee before and after 1 Sep 2021, simulated on paired replications. "
+               "Change the seller in the sidebar; every figure is per year with a 95% confidence interval.")
+    scenario, reps, seed = sidebar()
+    if scenario is None:
+        return
+    key = json.dumps(scenario)  # keeps the policy order: the first policy is the baseline
+    with st.spinner(f"Simulating {reps} paired replications…"):
+        result = run_compare(key, reps, seed)
+    tab1, tab2, tab3 = st.tabs(["This seller", "Two scenarios", "About"])
+    with tab1:
+        table = show_headline(result)
+        charts(result)
+        advisor_section(key, reps, seed)
+        downloads(scenario, result, table)
+    with tab2:
+        compare_two(reps, seed)
+    with tab3:
+        about()
+
+
+main()
