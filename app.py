@@ -157,6 +157,9 @@ def sidebar() -> tuple[dict | None, int, int]:
                                           options=["always", "when_required", "never"])
     o["seller.insurance.premium_per_year"] = w("seller.insurance.premium_per_year", "Premium",
                                                      sel["insurance"]["premium_per_year"], unit="$/yr", step=100.0)
+    o["seller.insurance.proof_delay_days"] = w("seller.insurance.proof_delay_days",
+                                               "Days to send proof of cover to Amazon",
+                                               sel["insurance"]["proof_delay_days"], unit="days, mean")
     o["seller.insurance.deductible"] = w("seller.insurance.deductible", "Deductible",
                                                sel["insurance"]["deductible"], unit="$", step=100.0)
     sb.header("Market")

@@ -54,6 +54,14 @@ def test_a_shorter_insurance_proof_deadline_raises_the_sellers_cost_under_new(ap
     assert after > before
 
 
+def test_a_seller_slow_to_prove_its_insurance_pays_more_under_new(app):
+    before = _seller_delta(app)
+    _widget(app, "number_input", "Days to send proof of cover").set_value(30.0).run()
+    assert not app.exception
+    # proof arrives after the 7-day deadline: the seller reimburses Amazon's small PD/PI payments
+    assert _seller_delta(app) > before
+
+
 def test_picking_another_scenario(app):
     before = [m.value for m in app.metric]
     app.sidebar.selectbox[0].set_value("electrical.yaml").run()
