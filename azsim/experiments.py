@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from .scenario import Scenario, ScenarioError, apply_overrides, load_scenario, parse_yaml, read_yaml
+from .scenario import Scenario, ScenarioError, apply_overrides, load_scenario, read_yaml
 
 __all__ = ["Factor", "SweepSpec", "parse_vary", "load_sweep", "DESIGNS"]
 
@@ -337,7 +337,3 @@ def _num(x):
     if x is None:
         raise ValueError
     return float(x)
-
-
-def parse_sweep_text(text: str, source: str = "<text>") -> SweepSpec:
-    return sweep_from_dict(parse_yaml(text, source), source)
