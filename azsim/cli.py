@@ -90,6 +90,18 @@ def build_parser() -> argparse.ArgumentParser:
     rs.add_argument("--export", choices=["parquet", "csv"], help="export every table")
     rs.add_argument("--dir", default=None, metavar="DIR", help="export directory (default: STORE name + _export)")
 
+    rp = sub.add_parser("report", help="a research report folder: HTML (and PDF, Markdown), figures, tables, metadata")
+    rp.add_argument("source", nargs="?", metavar="SCENARIO-or-STORE",
+                    help="scenario YAML file, or a results store (*.duckdb)")
+    rp.add_argument("--out", default=None, metavar="DIR", help="output folder (default ./report)")
+    rp.add_argument("--format", default=None, metavar="html,pdf,md",
+                    help="comma-separated formats (default html; with --reproduce, the original's)")
+    rp.add_argument("--replications", "-r", type=_positive_int, default=20, help="scenario input: replications "
+                    "(default 20; the advisor uses half, at least 4)")
+    rp.add_argument("--seed", "-s", type=_seed, default=20210901, help="root seed (default 20210901)")
+    rp.add_argument("--reproduce", metavar="DIR/metadata.json", default=None,
+                    help="rebuild a report from its metadata.json (default --out: DIR_reproduced)")
+
     b = sub.add_parser("bench", help="speed and memory benchmark (one JSON line)")
     b.add_argument("--orders", type=_positive_int, default=1_000_000, help="orders to simulate (default 1,000,000)")
     b.add_argument("--scenario", default=None, help="scenario file (default: scenarios/default.yaml)")
@@ -369,6 +381,20 @@ def cmd_results(args) -> int:
     return 0
 
 
+def cmd_report(args) -> int:
+    from .report import build_report, reproduce
+
+    if (args.source is None) == (args.reproduce is None):
+        raise ScenarioError(["report: give a scenario or store, or --reproduce DIR/metadata.json (not both)"])
+    if args.reproduce:
+        out = reproduce(args.reproduce, args.out, args.format)
+    else:
+        out = build_report(args.source, args.out or "report", args.format or "html", replications=args.replications,
+                           seed=args.seed)
+    print(f"report written to {out}/ (open {out}/report.html)")
+    return 0
+
+
 def cmd_bench(args) -> int:
     from .bench import bench
 
@@ -381,7 +407,8 @@ def cmd_bench(args) -> int:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     handler = {"compare": cmd_compare, "validate": cmd_validate, "bench": cmd_bench, "sweep": cmd_sweep,
-               "sensitivity": cmd_sensitivity, "advise": cmd_advise, "results": cmd_results}[args.command]
+               "sensitivity": cmd_sensitivity, "advise": cmd_advise, "results": cmd_results,
+               "report": cmd_report}[args.command]
     try:
         return handler(args)
     except ScenarioError as err:
