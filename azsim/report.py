@@ -246,6 +246,13 @@ def _waterfall(categories: pd.DataFrame, base: str, other: str):
                     ha="center", va="bottom", fontsize=7)
         level += ch
     ax.bar(xs[-1], new_total, color=_colour(1), edgecolor="black", linewidth=0.6, hatch="xxx")
+    levels = np.cumsum([old_total, *categories["change"].astype(float)])
+    lo, hi = float(min(levels.min(), new_total)), float(max(levels.max(), new_total))
+    scale = max(abs(old_total), abs(new_total), 1.0)
+    if lo > 0 and hi - lo < 0.25 * scale:  # changes small beside the totals: zoom in on them
+        pad = max(hi - lo, 0.01 * scale)
+        ax.set_ylim(max(0.0, lo - 1.5 * pad), hi + pad)
+        ax.text(0.01, 0.99, "y axis does not start at 0", transform=ax.transAxes, fontsize=7, va="top")
     ax.set_xticks(xs, labels, rotation=40, ha="right")
     ax.set_ylabel("seller cost ($/yr)")
     ax.set_title(f"Seller cost from {base} to {other}: paired change by category")
@@ -431,7 +438,7 @@ def _scenario_report(scenario: Scenario, comments: dict[str, str], replications:
     add_figure("who_pays", "Who pays: yearly net cost by party and policy, 95% CIs", _grouped_bars(
         wp, "party", "policy", "cost", "net cost ($/yr)", "Who pays", "ci_low", "ci_high"))
 
-    funnel = claims_funnel(result).sort_values(["order", "policy"], kind="stable")
+    funnel = claims_funnel(result).sort_values("order", kind="stable")
     wide = funnel.pivot_table(index=["order", "stage"], columns="policy", values="count", sort=False).reset_index()
     wide = wide.sort_values("order").drop(columns="order")[["stage", *pols]]
     wide.columns.name = None
