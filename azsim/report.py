@@ -736,7 +736,7 @@ def reproduce(metadata_path: str | Path, out: str | Path | None = None, formats=
     formats = _check_formats(formats or meta.get("formats") or ["html"])
     source = meta["input"]["path"]
     if meta["kind"] == "store":
-        return _build(source, out, formats, kind="store")
+        return _build(meta["input"].get("resolved") or source, out, formats, kind="store")
     scenario = scenario_from_dict(meta["scenario"], str(mp))
     if meta.get("scenario_hash") and scenario.hash != meta["scenario_hash"]:
         raise ScenarioError([f"--reproduce: the scenario in {mp} does not match its hash {meta['scenario_hash']}"])
@@ -960,6 +960,11 @@ def _table_pages(pdf, t: Table) -> None:
                            colLoc="center")
             tab.auto_set_font_size(False)
             tab.set_fontsize(5 if len(cols) > 6 else 6)
+            numeric = _numeric(t)
+            for (r, c), cell in tab.get_celld().items():
+                if r > 0 and not numeric[c]:
+                    cell._loc = "left"
+                    cell.get_text().set_horizontalalignment("left")
         else:
             ax.text(0.5, 0.9, "(no rows)", ha="center")
         pdf.savefig(fig)

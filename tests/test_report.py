@@ -151,10 +151,9 @@ def test_metadata_rebuilds_the_scenario(scenario_file, report_dir):
     assert meta["input"]["path"] == str(scenario_file)
 
 
-def test_reproduce_gives_identical_tables(report_dir, tmp_path, capsys):
-    out = tmp_path / "again"
-    assert main(["report", "--reproduce", str(report_dir / "metadata.json"), "--out", str(out),
-                 "--format", "html"]) == 0
+def test_reproduce_gives_identical_tables(report_dir, capsys):
+    out = report_dir.parent / "report_reproduced"  # the default: DIR + _reproduced
+    assert main(["report", "--reproduce", str(report_dir / "metadata.json"), "--format", "html"]) == 0
     originals = sorted(p.name for p in (report_dir / "tables").glob("*.csv"))
     assert originals == sorted(p.name for p in (out / "tables").glob("*.csv"))
     for name in originals:
@@ -194,6 +193,10 @@ def test_store_report_has_sensitivity_section(sensitivity_store, tmp_path, capsy
     pngs = list((out / "figures").glob("*.png"))
     assert html.count('<img src="data:image/png;base64,') == len(pngs) >= 2
     assert "Sensitivity" in (out / "report.md").read_text(encoding="utf-8")
+    again = tmp_path / "again"
+    assert main(["report", "--reproduce", str(out / "metadata.json"), "--out", str(again)]) == 0
+    for p in (out / "tables").glob("*.csv"):
+        assert (again / "tables" / p.name).read_bytes() == p.read_bytes(), p.name
 
 
 @pytest.mark.parametrize("kind", ["missing_store", "corrupt_store", "missing_scenario", "broken_scenario"])
