@@ -295,13 +295,13 @@ def _grouped_bars(frame: pd.DataFrame, group: str, series: str, value: str, ylab
     return fig
 
 
-def _odr_figure(odr: pd.DataFrame):
+def _odr_figure(odr: pd.DataFrame, limit_pct: float):
     fig = _new_figure()
     ax = fig.add_subplot()
     for k, (policy, sub) in enumerate(odr.groupby("policy", sort=False)):
         ax.plot(sub["day"], sub["odr_pct"], color=_colour(k), linestyle=LINESTYLES[k % len(LINESTYLES)],
                 linewidth=1.2, label=str(policy))
-    ax.axhline(1.0, color="black", linewidth=0.8, linestyle=":", label="1% ODR target")
+    ax.axhline(limit_pct, color="black", linewidth=0.8, linestyle=":", label=f"{limit_pct:g}% ODR limit")
     ax.set_xlabel("day")
     ax.set_ylabel("order defect rate (%), mean over replications")
     ax.set_title("Order defect rate over time")
@@ -448,8 +448,9 @@ def _scenario_report(scenario: Scenario, comments: dict[str, str], replications:
         horizontal=True))
 
     odr = odr_over_time(result)
+    limit_pct = 100 * result.scenario.account_health.odr_limit  # the scenario's limit, not a typed-in 1%
     add_figure("odr_over_time", "Order defect rate over the simulated days (mean over replications), with "
-               "Amazon's 1% target", _odr_figure(odr))
+               f"the account-health limit of {limit_pct:g}%", _odr_figure(odr, limit_pct))
 
     pr = advice.practices
     adv_rows = []
