@@ -22,7 +22,7 @@ from conftest import (
     world_orders,
 )
 
-from azsim.flows.health import Health
+from azsim.account import Health
 from azsim.rng import exponential
 from azsim.scenario import AccountHealth
 from azsim.simulate import Run, refund_admin_fee

@@ -30,7 +30,7 @@ from ..rng import exponential
 from ..world import D
 
 if TYPE_CHECKING:
-    from ..simulate import Run
+    from ..books import Books  # the bookkeeping interface; flows never import the engine
 
 _ATOZ = CAT["atoz_claim"]
 _REVERSAL = CAT["appeal_reversal"]
@@ -41,7 +41,7 @@ _RECOVERED = CAT["recovered_goods"]
 CHARGEBACK_RESPONSE_DAYS = 7.0
 
 
-def claim(run: Run, o, reason: str, filed: float, incident_at: float, auto: bool = False,
+def claim(run: Books, o, reason: str, filed: float, incident_at: float, auto: bool = False,
           protected: bool = False, arrives: float = math.inf) -> str:
     """File an A-to-z claim on order ``o`` at ``filed``; pay, record and return its outcome.
 
@@ -99,7 +99,7 @@ APPEAL_REVERSAL_DAYS = 7.0
 """Amazon reverses a grant within 7 days of a successful appeal (domain.md, step 5)."""
 
 
-def _appeal(run: Run, o, decided: float) -> float | None:
+def _appeal(run: Books, o, decided: float) -> float | None:
     """The seller appeals a seller-funded grant (dispute strategy ``always``) within the window.
 
     Returns the time the debit is reversed, or None if there is no appeal or it fails.
@@ -116,7 +116,7 @@ def _appeal(run: Run, o, decided: float) -> float | None:
     return None
 
 
-def chargeback(run: Run, o, at: float, incident_at: float, service: bool) -> None:
+def chargeback(run: Books, o, at: float, incident_at: float, service: bool) -> None:
     """The buyer disputes the card payment; the seller answers within 7 days or loses."""
     s = run.scenario.seller
     run.count("chargebacks")
@@ -136,7 +136,7 @@ def chargeback(run: Run, o, at: float, incident_at: float, service: bool) -> Non
     run.record_claim(o, "chargeback", reason, at, paid_at, "granted_seller_funded")
 
 
-def unresolved(run: Run, o, reason: str, eligible: float, incident_at: float, auto: bool = False,
+def unresolved(run: Books, o, reason: str, eligible: float, incident_at: float, auto: bool = False,
                fix=None, fix_at: float = math.inf, protected: bool = False, arrives: float = math.inf,
                feedback_factor: float = 1.0) -> None:
     """A buyer whose problem the seller has not solved: claim, chargeback, or give up.
@@ -165,7 +165,7 @@ def unresolved(run: Run, o, reason: str, eligible: float, incident_at: float, au
     run.feedback(eligible, o, b.negative_feedback.unresolved)
 
 
-def return_item(run: Run, o, requested: float, incident_at: float, seller_fault: bool, resale_share: float,
+def return_item(run: Books, o, requested: float, incident_at: float, seller_fault: bool, resale_share: float,
                 authorised_at: float | None = None, fraud: bool = False, feedback_factor: float = 1.0) -> None:
     """The return flow: authorise (48 h rule), ship back, refund (deadline), restock.
 
@@ -202,7 +202,7 @@ def return_item(run: Run, o, requested: float, incident_at: float, seller_fault:
     run.feedback(authorised_at, o, base * feedback_factor)
 
 
-def _ship_back(run: Run, o, authorised_at: float, incident_at: float, seller_fault: bool,
+def _ship_back(run: Books, o, authorised_at: float, incident_at: float, seller_fault: bool,
                resale_share: float, fraud: bool) -> None:
     s, p, u = run.scenario, run.policy, o.u
     m = s.market

@@ -17,12 +17,12 @@ from ..world import DELIVERY_PROBLEMS, D
 from . import atoz, pdpi
 
 if TYPE_CHECKING:
-    from ..simulate import Run
+    from ..books import Books  # the bookkeeping interface; flows never import the engine
 
 _REFUND = CAT["refund"]
 
 
-def start(run: Run, o) -> None:
+def start(run: Books, o) -> None:
     """Dispatch an incident order placed now (the account is not suspended)."""
     kind = o.kind
     if kind == "fraud_claim":
@@ -43,11 +43,11 @@ def start(run: Run, o) -> None:
         _FLOWS[kind](run, o)
 
 
-def _edd(run: Run, o) -> float:
+def _edd(run: Books, o) -> float:
     return o.t + run.scenario.market.delivery_days
 
 
-def _message(run: Run, o, at: float, then):
+def _message(run: Books, o, at: float, then):
     """SimPy process: a buyer message reaches the desk at ``at``; ``then(msg_at, reply_at)``."""
     env = run.env
     yield env.timeout(at - env.now)
@@ -60,17 +60,17 @@ def _message(run: Run, o, at: float, then):
     then(at, reply)
 
 
-def _send_message(run: Run, o, at: float, then) -> None:
+def _send_message(run: Books, o, at: float, then) -> None:
     run.env.process(_message(run, o, at, then))
 
 
-def _slow(run: Run, msg: float, reply: float) -> float:
+def _slow(run: Books, msg: float, reply: float) -> float:
     """Negative-feedback factor: replies later than 24 h draw more negative feedback."""
     return run.scenario.buyers.negative_feedback.slow_reply_factor if reply - msg > 1.0 else 1.0
 
 
 # ---- delivery problems (seller-fulfilled) ----------------------------------------------------
-def _amazon_delivery_problem(run: Run, o) -> None:
+def _amazon_delivery_problem(run: Books, o) -> None:
     """FBA: lost, late and transit-damaged orders are Amazon's problem and Amazon's money."""
     if o.kind == "late_delivery":
         return
@@ -80,7 +80,7 @@ def _amazon_delivery_problem(run: Run, o) -> None:
     run.paid(at, at, "fba")
 
 
-def lost_in_transit(run: Run, o) -> None:
+def lost_in_transit(run: Books, o) -> None:
     """Item not received: message first (48 h rule) or a claim from EDD + 3 days."""
     b, p = run.scenario.buyers, run.policy
     edd = _edd(run, o)
@@ -111,7 +111,7 @@ def lost_in_transit(run: Run, o) -> None:
     atoz.unresolved(run, o, "item_not_received", eligible, edd, auto=not o.tracked, protected=protected)
 
 
-def late_delivery(run: Run, o, extra_days: float | None = None) -> None:
+def late_delivery(run: Books, o, extra_days: float | None = None) -> None:
     """The item arrives after the EDD; a buyer may ask where it is, or claim before it arrives."""
     b, p = run.scenario.buyers, run.policy
     edd = _edd(run, o)
@@ -143,7 +143,7 @@ def late_delivery(run: Run, o, extra_days: float | None = None) -> None:
                     arrives=arrives)
 
 
-def out_of_stock(run: Run, o) -> None:
+def out_of_stock(run: Books, o) -> None:
     """Seller-fulfilled order it cannot ship: cancel (cancel rate) or ship late (late shipment)."""
     oos = run.scenario.seller.out_of_stock
     if oos.handling == "cancel":
@@ -159,13 +159,13 @@ def out_of_stock(run: Run, o) -> None:
 
 
 # ---- delivered with a seller-fault defect -------------------------------------------------------
-def _resale(run: Run, kind: str) -> float:
+def _resale(run: Books, kind: str) -> float:
     rs = run.scenario.incidents.resale_share
     return {"damaged_in_transit": rs.damaged, "not_as_described": rs.not_as_described,
             "wrong_item": rs.wrong_item}[kind]
 
 
-def defective(run: Run, o) -> None:
+def defective(run: Books, o) -> None:
     """Damaged, not as described or wrong item: a message or a return request, else a claim."""
     b, p = run.scenario.buyers, run.policy
     noticed = _edd(run, o) + exponential(o.u[D.NOTICE_DELAY], b.defect_notice_days)
@@ -191,7 +191,7 @@ def defective(run: Run, o) -> None:
     atoz.return_item(run, o, noticed, noticed, True, resale)
 
 
-def remorse_return(run: Run, o) -> None:
+def remorse_return(run: Books, o) -> None:
     """Buyer-remorse return: the buyer pays the label; a share are fraudulent returns."""
     s = run.scenario
     requested = _edd(run, o) + exponential(o.u[D.RETURN_DELAY], s.buyers.return_request_days)
@@ -201,7 +201,7 @@ def remorse_return(run: Run, o) -> None:
     atoz.return_item(run, o, requested, requested, False, s.incidents.resale_share.remorse, fraud=fraud)
 
 
-def routine_question(run: Run, o) -> None:
+def routine_question(run: Books, o) -> None:
     """A pre- or post-sale question: desk load, and negative feedback if answered slowly."""
     b = run.scenario.buyers
 
@@ -211,7 +211,7 @@ def routine_question(run: Run, o) -> None:
     _send_message(run, o, o.t + exponential(o.u[D.CONTACT_DELAY], b.contact_delay_days), after)
 
 
-def product_safety(run: Run, o) -> None:
+def product_safety(run: Books, o) -> None:
     run.env.process(pdpi.claim_process(run, o, fraud=False))
 
 

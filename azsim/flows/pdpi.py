@@ -39,14 +39,14 @@ from ..rng import exponential
 from ..world import D
 
 if TYPE_CHECKING:
-    from ..simulate import Run
+    from ..books import Books  # the bookkeeping interface; flows never import the engine
 
 _COMP = CAT["pdpi_compensation"]
 _REIMB = CAT["pdpi_reimbursement"]
 _LEGAL = CAT["legal_costs"]
 
 
-def claim_process(run: Run, o, fraud: bool):
+def claim_process(run: Books, o, fraud: bool):
     """SimPy process: from the incident to the end of the PD/PI claim."""
     s, p, u, env = run.scenario, run.policy, o.u, run.env
     harm_at = o.t + s.market.delivery_days + exponential(u[D.HARM_DELAY], s.incidents.use_days_before_harm)
@@ -64,21 +64,12 @@ def claim_process(run: Run, o, fraud: bool):
         _new_flow(run, o, fraud, claimant, amount, harm_at, report_at)
 
 
-def _seller_or_insurer_pays(run: Run, o, t: float, amount: float, payee: int, category: int) -> tuple[float, float]:
-    """The seller pays ``amount``; if insured, the insurer pays what exceeds the deductible.
-
-    Returns (seller's part, insurer's part).
-    """
-    if run.insured:
-        deductible = min(amount, run.scenario.seller.insurance.deductible)
-        run.ledger.book(t, o.id, SELLER, payee, category, deductible)
-        run.ledger.book(t, o.id, INSURER, payee, category, amount - deductible)
-        return deductible, amount - deductible
-    run.ledger.book(t, o.id, SELLER, payee, category, amount)
-    return amount, 0.0
+def _seller_or_insurer_pays(run: Books, o, t: float, amount: float, payee: int, category: int) -> tuple[float, float]:
+    """The seller pays ``amount``, its insurer (if any) the insured part: see :meth:`azsim.insurance.Cover.pay`."""
+    return run.cover.pay(o, t, amount, payee, category)
 
 
-def _wants_dispute(run: Run, o, fraud: bool) -> bool:
+def _wants_dispute(run: Books, o, fraud: bool) -> bool:
     d = run.scenario.seller.disputes
     if d.strategy == "always":
         return True
@@ -87,13 +78,13 @@ def _wants_dispute(run: Run, o, fraud: bool) -> bool:
     return False
 
 
-def _dispute_succeeds(run: Run, o, fraud: bool) -> bool:
+def _dispute_succeeds(run: Books, o, fraud: bool) -> bool:
     p, d = run.policy, run.scenario.seller.disputes
     chance = (p.dispute_success_if_fraud if fraud else p.dispute_success_if_valid) * d.evidence_quality
     return o.u[D.DISPUTE] < chance
 
 
-def _old_flow(run: Run, o, fraud, claimant, amount, harm_at, report_at) -> None:
+def _old_flow(run: Books, o, fraud, claimant, amount, harm_at, report_at) -> None:
     s, u = run.scenario, o.u
     lit = s.litigation
     responds = u[D.RESPOND] < s.seller.claims.response_rate
@@ -124,7 +115,7 @@ def _old_flow(run: Run, o, fraud, claimant, amount, harm_at, report_at) -> None:
     run.record_claim(o, "pdpi", "fraud" if fraud else "valid", report_at, judged, outcome)
 
 
-def _new_flow(run: Run, o, fraud, claimant, amount, harm_at, report_at) -> None:
+def _new_flow(run: Books, o, fraud, claimant, amount, harm_at, report_at) -> None:
     s, p, u = run.scenario, run.policy, o.u
     reason = "fraud" if fraud else "valid"
     if report_at - harm_at > p.pdpi_report_window_days:

@@ -29,7 +29,7 @@ from ..ledger import AMAZON, BUYER, CARRIER, CAT, FRAUDSTER, GOODS, HARM, SELLER
 from ..world import D, OrderArrays
 
 if TYPE_CHECKING:
-    from ..simulate import Run
+    from ..books import Books  # the bookkeeping interface; flows never import the engine
 
 
 def _exp(u: np.ndarray, mean: float) -> np.ndarray:
@@ -39,7 +39,7 @@ def _exp(u: np.ndarray, mean: float) -> np.ndarray:
 class RemorseBatch:
     """The remorse returns of one block: ledger entries, counts and defects, by local day."""
 
-    def __init__(self, run: Run, a: OrderArrays, n_days: int):
+    def __init__(self, run: Books, a: OrderArrays, n_days: int):
         s, p = run.scenario, run.policy
         r, m = s.seller.returns, s.market
         u = a.u
@@ -109,7 +109,7 @@ class RemorseBatch:
         self.nf_at = authorised[nf]
         self.nf_order = a.id[nf]
 
-    def apply(self, run: Run, local_day: int, day: int) -> None:
+    def apply(self, run: Books, local_day: int, day: int) -> None:
         """Book the entries, counts and defects of the returns ordered on ``local_day``."""
         lo, hi = self.entry_start[local_day], self.entry_start[local_day + 1]
         e = self.entries

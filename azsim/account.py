@@ -12,10 +12,20 @@ from __future__ import annotations
 
 import heapq
 import math
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ..scenario import AccountHealth as HealthRules
+from . import rng
+from .ledger import AMAZON, CAT, FORGONE, SELLER
+
+if TYPE_CHECKING:
+    from .books import Books
+    from .scenario import AccountHealth as HealthRules
+
+_H_SUSPEND, _H_REINSTATE, _H_UNINSURED = 0, 1, 2  # account-level decision streams
+_LOST = CAT["lost_profit"]
+_LOST_FEES = CAT["lost_referral_fees"]
 
 
 class Health:
@@ -87,3 +97,57 @@ class Health:
         if m["valid_tracking_rate"] < r.valid_tracking_min:
             bad.append("valid_tracking_rate")
         return bad
+
+
+class Account:
+    """Reviews, suspensions and reinstatement of one run (the rules around :class:`Health`)."""
+
+    def __init__(self, books: Books, account_key, horizon_days: int):
+        self.books = books
+        self.rules = books.scenario.account_health
+        self.health = Health(self.rules, horizon_days)
+        days = np.arange(horizon_days, dtype=np.uint64)
+        self._u_suspend = rng.uniforms(account_key, days, _H_SUSPEND)
+        self._u_reinstate = rng.uniforms(account_key, days, _H_REINSTATE)
+        self._u_uninsured = rng.uniforms(account_key, days, _H_UNINSURED)
+        self.suspended_until = 0
+        self.suspended_days = 0
+
+    def suspended(self, d: int) -> bool:
+        return d < self.suspended_until
+
+    def lost_day(self, d: int, block, i: int) -> None:
+        """Day ``d`` passes while suspended: its orders are lost."""
+        self.suspended_days += 1
+        books = self.books
+        books.counts["orders_lost_to_suspension"] += int(block.orders[i])
+        books.ledger.book(d, -1, SELLER, FORGONE, _LOST, float(block.margin[i]))
+        books.ledger.book(d, -1, AMAZON, FORGONE, _LOST_FEES, float(block.fees[i]))
+
+    def _suspend(self, d: int, reason: str) -> None:
+        mean_days = self.rules.reinstatement_days
+        days = max(1, math.ceil(rng.exponential(float(self._u_reinstate[d]), mean_days)))
+        self.suspended_until = d + days
+        self.books.count("suspensions")
+        self.books.count(f"suspensions.{reason}")
+
+    def review(self, d: int) -> None:
+        m = self.health.metrics(d)
+        suspended = d < self.suspended_until
+        bad = self.health.breached(m)
+        if bad and not suspended and self._u_suspend[d] < self.rules.suspension_probability:
+            self._suspend(d, bad[0])
+            suspended = True
+        self.health.series.append(
+            (d, m["odr"], m["late_shipment_rate"], m["cancel_rate"], m["valid_tracking_rate"], suspended)
+        )
+
+    def month_end(self, d: int, insurance_missing: bool) -> None:
+        """Month end: a seller without the cover Amazon requires may be suspended."""
+        if insurance_missing and d >= self.suspended_until:
+            if self._u_uninsured[d] < self.rules.uninsured_suspension_probability:
+                self._suspend(d, "insurance_missing")
+
+    def metrics(self, per_year: float) -> dict[str, float]:
+        """Result metrics of the account-health module (flat keys)."""
+        return {}
