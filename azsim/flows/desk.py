@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import simpy
 
 from ..rng import exponential
@@ -57,3 +58,26 @@ class Desk:
             yield env.timeout(self.next_open(env.now) - env.now + handling)
         self.minutes_worked += handling * 1440.0
         return handling * 1440.0
+
+
+def reply_metrics(reply_hours: list[float], messages: int) -> dict[str, float]:
+    """Buyer-message reply times of one run, as Amazon's response-time metric reads them.
+
+    ``replies.hours.mean`` / ``.median`` / ``.p90``: hours from a message to its answer, over
+    answered messages (NaN when none was answered). ``replies.within_24h`` / ``.within_48h``:
+    share of ALL messages answered within 24 / 48 hours (an unanswered message counts as late;
+    NaN when there were no messages).
+    """
+    out = {}
+    if reply_hours:
+        h = np.asarray(reply_hours, dtype=float)
+        out["replies.hours.mean"] = float(h.mean())
+        out["replies.hours.median"] = float(np.median(h))
+        out["replies.hours.p90"] = float(np.percentile(h, 90))
+        within24, within48 = int((h <= 24.0).sum()), int((h <= 48.0).sum())
+    else:
+        out["replies.hours.mean"] = out["replies.hours.median"] = out["replies.hours.p90"] = math.nan
+        within24 = within48 = 0
+    out["replies.within_24h"] = within24 / messages if messages else math.nan
+    out["replies.within_48h"] = within48 / messages if messages else math.nan
+    return out
