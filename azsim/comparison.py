@@ -76,6 +76,7 @@ def summarise_run(result: RunResult, scenario: Scenario) -> dict[str, float]:
     out["resolution_days.all"] = float(np.mean(paid)) if paid else math.nan
     out["resolution_days.atoz"] = float(np.mean(res["atoz"])) if res["atoz"] else math.nan
     out["resolution_days.pdpi"] = float(np.mean(res["pdpi"])) if res["pdpi"] else math.nan
+    out.update(result.metrics)  # metrics of the rule modules (account health, insurance, practices, desk)
     return out
 
 

@@ -8,7 +8,9 @@ Besides the four parties the results report (seller, Amazon, insurer, buyers) th
 counterparties that close the books: ``fraudster`` (receives paid fraudulent claims),
 ``carrier`` (return labels), ``staff`` (support wages), ``legal`` (lawyers' fees), ``harm``
 (the loss an incident inflicts on a buyer, booked buyer -> harm), ``goods`` (value of returned
-stock, booked goods -> seller) and ``forgone`` (profit and fees lost while suspended).
+stock, booked goods -> seller), ``forgone`` (profit and fees lost to suspensions, cancellations
+and negative feedback, and the cost of capital of withheld funds) and ``vendor`` (suppliers of
+packaging, listing work and shipping software).
 """
 
 from __future__ import annotations
@@ -18,8 +20,9 @@ from array import array
 import numpy as np
 import pandas as pd
 
-PARTIES = ("seller", "amazon", "insurer", "buyer", "fraudster", "carrier", "staff", "legal", "harm", "goods", "forgone")
-SELLER, AMAZON, INSURER, BUYER, FRAUDSTER, CARRIER, STAFF, LEGAL, HARM, GOODS, FORGONE = range(len(PARTIES))
+PARTIES = ("seller", "amazon", "insurer", "buyer", "fraudster", "carrier", "staff", "legal", "harm", "goods", "forgone",
+           "vendor")
+SELLER, AMAZON, INSURER, BUYER, FRAUDSTER, CARRIER, STAFF, LEGAL, HARM, GOODS, FORGONE, VENDOR = range(len(PARTIES))
 
 CATEGORIES = (
     "refund",  # refunds of returned or undelivered orders
@@ -38,6 +41,14 @@ CATEGORIES = (
     "lost_profit",  # seller profit forgone while suspended
     "lost_referral_fees",  # Amazon's fees forgone while the seller is suspended
     "harm",  # a buyer's loss from an incident (compensation is booked against it)
+    "funds_held_cost",  # cost of capital of disbursements Amazon withholds during a deactivation
+    "lost_profit_feedback",  # margin of sales lost to negative feedback (conversion effect)
+    "lost_profit_cancelled",  # margin of out-of-stock orders the seller cancels
+    "support_wages",  # support staff paid for their rostered hours
+    "packaging",  # packaging materials and work, per order
+    "listing_work",  # keeping listings true to the ASIN, per month
+    "tracking_work",  # confirming shipments and uploading tracking, per month
+    "buy_shipping_labels",  # extra cost of Buy Shipping labels over the seller's own carrier rates
 )
 CAT = {c: i for i, c in enumerate(CATEGORIES)}
 

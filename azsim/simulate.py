@@ -18,7 +18,7 @@ import simpy
 from .account import Account
 from .books import Books, ClaimRecord, refund_admin_fee
 from .flows import orders
-from .flows.desk import Desk
+from .flows.desk import Desk, reply_metrics
 from .flows.returns import RemorseBatch
 from .insurance import MONTH_DAYS, Cover
 from .ledger import Ledger
@@ -136,7 +136,11 @@ def run_policy(scenario: Scenario, policy_name: str, seed: int, replication: int
         suspended_days=run.account.suspended_days,
         insured_days=run.cover.insured_days,
         extra={"insurance_required_from_day": run.cover.required_from},
-        metrics={**run.account.metrics(per_year), **run.cover.metrics(per_year)},
+        metrics={
+            **run.account.metrics(per_year),
+            **run.cover.metrics(per_year),
+            **reply_metrics(run.reply_hours, run.counts["messages"]),
+        },
     )
 
 

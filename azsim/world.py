@@ -89,11 +89,23 @@ class D:
     CHARGEBACK_WIN = 37
     APPEAL_DELAY = 38
     NOTICE_DELAY = 39  # delivery to noticing a defect
-    N = 40
+    # 40-47: returns and refunds (late refunds, "returned but not refunded" claims)
+    LATE_REFUND_CLAIM = 40
+    REFUND_BUSINESS = 41
+    # 42-45: time to compensation (delay distributions of the PD/PI paths)
+    PAY_DELAY = 42  # Amazon's payment on a claim at or under its threshold
+    SETTLE_DELAY = 43  # seller / insurer settlement
+    JUDGE_DELAY = 44  # court judgement
+    SELLER_PATH_DELAY = 45  # claims over the threshold: report to payment
+    # 46-47: insurance
+    INSURANCE_46 = 46
+    INSURANCE_47 = 47
+    N = 48
 
 
 # order-level streams (all orders), beyond the decision columns
 _S_KIND, _S_PRICE, _S_FBA, _S_TRACK, _S_CONFIRM = 50, 51, 52, 53, 54
+_S_CATEGORY = 55  # which product category an order is in (valid-tracking restrictions hit some categories)
 
 
 class Order:

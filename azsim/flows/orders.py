@@ -57,6 +57,7 @@ def _message(run: Books, o, at: float, then):
         minutes = yield from run.desk.answer(o.u[D.HANDLE])
         run.staff_time(env.now, o, minutes)
         reply = env.now
+        run.replied(at, reply)
     then(at, reply)
 
 
