@@ -17,7 +17,8 @@ import yaml
 from azsim import ScenarioError, __version__, compare, scenario_from_dict
 from azsim.advisor import PRACTICE_LABELS, advise
 from azsim.executors import LocalExecutor
-from azsim.scenario import MAX_FILE_BYTES, field_info, parse_yaml, read_yaml
+from azsim.policy import policy_versions
+from azsim.scenario import MAX_FILE_BYTES, apply_overrides, field_info, parse_yaml, read_yaml
 from azsim.views import (
     PALETTE,
     claims_funnel,
@@ -89,6 +90,37 @@ def _widget(container, path: str, label: str, value, kind: str = "number", unit:
                                   help=help_text, key=key, **args)
 
 
+def policy_version_boxes(sb, base: dict, source: str) -> tuple[dict, str]:
+    """A select box per compared policy: its version (preset), among those in the scenario's currency.
+
+    Returns the scenario data with the chosen versions applied (``policies.NAME.preset``: fields
+    the file only restated from the former version follow the new one) and a key naming the choice.
+    """
+    try:
+        current = scenario_from_dict(base)
+    except ScenarioError:
+        return base, ""
+    cur = current.market.currency
+    versions = {v["name"]: v for v in policy_versions() if v["currency"] == cur}
+    sb.header("Policy versions")
+    picks = []
+    for name, pol in current.policies.items():
+        options = list(versions)
+        now = pol.preset if pol.preset in versions else "(custom)"
+        if now == "(custom)":
+            options = ["(custom)", *options]
+        pick = sb.selectbox(f"Policy '{name}'", options, index=options.index(now), key=f"version:{name}@{source}",
+                            help=f"the rules this policy follows; versions in {cur} (azsim policies lists them all)")
+        if pick != now:
+            base = apply_overrides(base, {f"policies.{name}.preset": pick})
+        v = versions.get(pick)
+        if v is not None:
+            sb.caption(f"{v['marketplace']}, {v['currency']}, effective {v['effective'] or 'not dated'}: "
+                       f"{v['description']}")
+        picks.append(f"{name}={pick}")
+    return base, ",".join(picks)
+
+
 def sidebar() -> tuple[dict | None, int, int]:
     sb = st.sidebar
     sb.header("Scenario")
@@ -119,12 +151,14 @@ def sidebar() -> tuple[dict | None, int, int]:
         base = _load_file(choice)
     else:
         source = "upload:" + st.session_state["last_good_upload"][0]
+    base, versions_key = policy_version_boxes(sb, base, source)
     s = scenario_from_dict(base)
     d = s.to_dict()
 
     def w(path, label, value, kind="number", **kw):
         return _widget(sb, path, label, value, kind, source=source, **kw)
 
+    cur = d["market"]["currency"]
     sb.header("Seller practices")
     sel = d["seller"]
     o = {}
@@ -155,35 +189,44 @@ def sidebar() -> tuple[dict | None, int, int]:
     o["seller.insurance.carry"] = w("seller.insurance.carry", "Liability insurance",
                                           sel["insurance"]["carry"], "choice",
                                           options=["always", "when_required", "never"])
-    o["seller.insurance.premium_per_year"] = w("seller.insurance.premium_per_year", "Premium",
-                                                     sel["insurance"]["premium_per_year"], unit="$/yr", step=100.0)
+    o["seller.insurance.pricing"] = w("seller.insurance.pricing", "Premium pricing", sel["insurance"]["pricing"],
+                                      "choice", options=["risk", "fixed"])
+    o["seller.insurance.loading"] = w("seller.insurance.loading", "Insurer's loading on expected losses",
+                                      sel["insurance"]["loading"], unit="share", step=0.05)
+    o["seller.insurance.premium_per_year"] = w("seller.insurance.premium_per_year", "Premium (fixed pricing)",
+                                                     sel["insurance"]["premium_per_year"], unit=f"{cur}/yr", step=100.0)
+    o["seller.insurance.certificate_on_file"] = w("seller.insurance.certificate_on_file",
+                                                  "Certificate of insurance on file with Amazon",
+                                                  sel["insurance"]["certificate_on_file"], "choice",
+                                                  options=[False, True])
     o["seller.insurance.proof_delay_days"] = w("seller.insurance.proof_delay_days",
                                                "Days to send proof of cover to Amazon",
                                                sel["insurance"]["proof_delay_days"], unit="days, mean")
     o["seller.insurance.deductible"] = w("seller.insurance.deductible", "Deductible",
-                                               sel["insurance"]["deductible"], unit="$", step=100.0)
+                                               sel["insurance"]["deductible"], unit=d["market"]["currency"], step=100.0)
     sb.header("Market")
     o["market.orders_per_day"] = w("market.orders_per_day", "Orders per day",
                                          d["market"]["orders_per_day"], unit="orders", step=5.0)
     o["market.price.median"] = w("market.price.median", "Median price", d["market"]["price"]["median"],
-                                       unit="$", step=5.0)
+                                       unit=d["market"]["currency"], step=5.0)
     pols = list(d["policies"])
     if len(pols) > 1:
         newest = pols[-1]
         p = d["policies"][newest]
+        psource = f"{source}|{versions_key}"  # a new policy version resets these widgets to its values
         sb.header(f"Policy '{newest}'")
         o[f"policies.{newest}.amazon_pays_threshold"] = _widget(
             sb, f"policies.{newest}.amazon_pays_threshold", "Amazon pays claims up to", p["amazon_pays_threshold"],
-            unit="$", step=100.0)
+            unit=d["market"]["currency"], step=100.0, source=psource)
         o[f"policies.{newest}.insurance_proof_days"] = _widget(
             sb, f"policies.{newest}.insurance_proof_days", "Days to prove insurance", p["insurance_proof_days"],
-            unit="days")
+            unit="days", source=psource)
         o[f"policies.{newest}.seller_response_days"] = _widget(
             sb, f"policies.{newest}.seller_response_days", "Seller's days to answer a large claim",
-            p["seller_response_days"], unit="days")
+            p["seller_response_days"], unit="days", source=psource)
         o[f"policies.{newest}.message_reply_hours"] = _widget(
             sb, f"policies.{newest}.message_reply_hours", "Hours to answer a buyer message",
-            p["message_reply_hours"], unit="h", step=12.0)
+            p["message_reply_hours"], unit="h", step=12.0, source=psource)
     sb.header("Simulation")
     reps = int(sb.number_input("Replications", min_value=2, max_value=200, value=DEFAULT_REPLICATIONS, step=1,
                                help="paired replications; more = narrower confidence intervals, slower"))
@@ -197,10 +240,11 @@ def sidebar() -> tuple[dict | None, int, int]:
 
 
 # ---- the page ---------------------------------------------------------------------------------
-def money(x) -> str:
+def money(x, currency: str = "USD") -> str:
     if x is None or pd.isna(x):
         return "n/a"
-    return f"-${-x:,.0f}" if x < 0 else f"${x:,.0f}"
+    sign, unit = ("-" if x < 0 else ""), ("$" if currency == "USD" else f"{currency} ")
+    return f"{sign}{unit}{abs(x):,.0f}"
 
 
 def show_headline(result) -> pd.DataFrame:
@@ -210,15 +254,20 @@ def show_headline(result) -> pd.DataFrame:
         st.info("This scenario has one policy: nothing to compare.")
         return table
     new, old = pols[1], pols[0]
+    cur = result.scenario.market.currency
+
+    def money_(x) -> str:
+        return money(x, cur)
+
     cols = st.columns(4)
     for col, (_, row) in zip(cols, table.iterrows(), strict=True):
         label = "Seller cost per year, new − old" if row["party"] == "Seller" else f"{row['party']}, new − old"
-        ci = f"95% CI {money(row[f'{new} ci low'])} to {money(row[f'{new} ci high'])}"
+        ci = f"95% CI {money_(row[f'{new} ci low'])} to {money_(row[f'{new} ci high'])}"
         pct = row[f"{new} change %"]
-        col.metric(label, money(row[f"{new} change"]),
+        col.metric(label, money_(row[f"{new} change"]),
                    delta=None if pct is None or pd.isna(pct) else f"{pct:+.1f}%", delta_color="inverse",
-                   help=f"{old}: {money(row[old])}/yr, {new}: {money(row[new])}/yr; {ci} (paired replications)")
-        col.caption(f"{old} {money(row[old])} → {new} {money(row[new])}; {ci}")
+                   help=f"{old}: {money_(row[old])}/yr, {new}: {money_(row[new])}/yr; {ci} (paired replications)")
+        col.caption(f"{old} {money_(row[old])} → {new} {money_(row[new])}; {ci}")
     return table
 
 
@@ -226,17 +275,17 @@ def charts(result) -> None:
     colours = alt.Scale(range=PALETTE)
     c1, c2 = st.columns(2)
     with c1:
-        st.subheader("Seller cost by category ($/yr)")
+        st.subheader(f"Seller cost by category ({result.scenario.market.currency}/yr)")
         df = cost_by_category(result, "seller")
         st.altair_chart(alt.Chart(df).mark_bar().encode(
-            x=alt.X("cost:Q", title="$ per year"), y=alt.Y("category:N", title=None),
+            x=alt.X("cost:Q", title=f"{result.scenario.market.currency} per year"), y=alt.Y("category:N", title=None),
             color=alt.Color("policy:N", scale=colours), yOffset="policy:N",
             tooltip=["policy", "category", alt.Tooltip("cost:Q", format=",.0f")]), width="stretch")
     with c2:
-        st.subheader("Who pays ($/yr)")
+        st.subheader(f"Who pays ({result.scenario.market.currency}/yr)")
         df = who_pays(result)
         st.altair_chart(alt.Chart(df).mark_bar().encode(
-            x=alt.X("party:N", title=None), y=alt.Y("cost:Q", title="$ per year"),
+            x=alt.X("party:N", title=None), y=alt.Y("cost:Q", title=f"{result.scenario.market.currency} per year"),
             color=alt.Color("policy:N", scale=colours), xOffset="policy:N",
             tooltip=["policy", "party", alt.Tooltip("cost:Q", format=",.0f")]), width="stretch")
     c3, c4 = st.columns(2)
@@ -254,17 +303,19 @@ def charts(result) -> None:
         line = alt.Chart(df).mark_line().encode(
             x=alt.X("day:Q", title="day"), y=alt.Y("odr_pct:Q", title="ODR (%)"),
             color=alt.Color("policy:N", scale=colours), strokeDash="policy:N")
-        limit = alt.Chart(pd.DataFrame({"y": [100 * result.scenario.account_health.odr_limit]})).mark_rule(
+        limit = alt.Chart(pd.DataFrame({"y": [100 * result.scenario.account_health.odr.limit]})).mark_rule(
             color="#D55E00", strokeDash=[6, 3]).encode(y="y:Q")
         susp = alt.Chart(df[df["suspended_share"] > 0]).mark_bar(opacity=0.25, color="#999999").encode(
             x="day:Q", y=alt.Y("suspended_share:Q", title=None, axis=None))
         st.altair_chart(alt.layer(susp, line, limit).resolve_scale(y="independent"), width="stretch")
-        st.caption("Dashed red line: the 1% limit. Grey bars: share of replications suspended that day.")
+        st.caption(f"Dashed red line: the {100 * result.scenario.account_health.odr.limit:g}% ODR limit. "
+                   "Grey bars: share of replications with the whole account suspended that day.")
     st.subheader("Paired change in seller cost, replication by replication")
     df = delta_distribution(result)
     if not df.empty:
         st.altair_chart(alt.Chart(df).mark_tick(thickness=3, size=30).encode(
-            x=alt.X("change:Q", title="$ per year (new − old)"), y=alt.Y("policy:N", title=None),
+            x=alt.X("change:Q", title=f"{result.scenario.market.currency} per year (new − old)"),
+            y=alt.Y("policy:N", title=None),
             color=alt.Color("policy:N", scale=colours), tooltip=["replication", "change"]),
             width="stretch")
 
@@ -278,8 +329,12 @@ def advisor_section(scenario_json: str, reps: int, seed: int) -> None:
         advice = run_advice(scenario_json, reps, seed)
     df = advice.practices.copy()
     df["practice"] = df["practice"].map(lambda k: PRACTICE_LABELS.get(k, k))
+    st.dataframe(advice.table(), hide_index=True, width="stretch")
+    st.caption("$ per year. Gross saving: before the practice's own cost; practice cost: the change in support "
+               "wages, packaging, listing and tracking work and Buy Shipping labels; net saving = gross - cost; "
+               f"policy effect: net saving under the policy minus under {advice.policies[0]}, paired by replication.")
     st.altair_chart(alt.Chart(df).mark_bar().encode(
-        x=alt.X("saving_mean:Q", title="yearly saving ($)"), y=alt.Y("practice:N", sort="-x", title=None),
+        x=alt.X("saving_mean:Q", title="yearly net saving ($)"), y=alt.Y("practice:N", sort="-x", title=None),
         color=alt.Color("policy:N", scale=alt.Scale(range=PALETTE)), yOffset="policy:N",
         tooltip=["practice", "policy", alt.Tooltip("saving_mean:Q", format=",.0f"),
                  alt.Tooltip("saving_ci_low:Q", format=",.0f"), alt.Tooltip("saving_ci_high:Q", format=",.0f")]),
@@ -305,6 +360,11 @@ def about() -> None:
     with st.expander("About the model: the old and new flows, and what each knob means"):
         doc = (ROOT / "docs" / "model.md")
         st.markdown(doc.read_text(encoding="utf-8") if doc.exists() else "docs/model.md is missing.")
+    with st.expander("Policy versions and their sources"):
+        for v in policy_versions():
+            st.markdown(f"**{v['name']}** ({v['marketplace']}, {v['currency']}, effective "
+                        f"{v['effective'] or 'not dated'}): {v['description']}\n\n"
+                        + "\n".join(f"- {src}" for src in v["sources"]))
 
 
 def compare_two(reps: int, seed: int) -> None:

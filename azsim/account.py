@@ -1,17 +1,38 @@
-"""Account health: ODR over a rolling window, late shipment, cancel and valid tracking rates.
+"""Account health: the metrics Amazon reviews, what it stops when one is breached, and for how long.
 
-Defects (negative feedback, A-to-z claims not denied, chargebacks) count once per order and
-are attributed to the day the order was placed, as Amazon's Order Defect Rate does: the ODR
-at a review on day T is the share of orders placed in [T - window, T) that have a defect
-known by T. Other metrics count seller-fulfilled orders by day. A review that finds a metric
-outside its limit suspends the account with a probability; reinstatement takes a drawn number
-of days (the plan of action); no orders are taken while suspended.
+Rules (docs/model.md, section 3.10), each a field of ``account_health``:
+
+1. Counters by order day (:class:`Health`): orders placed, seller-fulfilled orders, those shipped,
+   late, cancelled and with valid tracking, and orders with a known defect. Orders on a stopped
+   channel are never placed, so they are in no count.
+2. A review every ``review_every_days`` measures each metric over its own ``window_days``:
+   ODR = defective orders / orders, Late Shipment Rate = late / shipped, cancel rate =
+   cancelled / seller-fulfilled orders, Valid Tracking Rate = tracked / shipped.
+3. A metric is breached when its rate is at or over its ``limit`` (below it for valid tracking),
+   its denominator has at least ``min_orders`` orders and at least ``min_events`` events
+   (defects, late shipments, cancellations, untracked packages) are behind it.
+4. Amazon warns first: it acts only once ``consecutive_reviews`` reviews in a row have found the
+   breach, and then with ``action_probability`` at each such review.
+5. The action stops the metric's ``consequence``: the whole account (``account``), the
+   seller-fulfilled offers (``seller_fulfilled``) or the seller-fulfilled offers in the restricted
+   categories (``seller_fulfilled_categories``, ``valid_tracking.affected_share`` of them), for
+   ceil(Exp(``reinstatement_days``)) days, at least 1. An action never starts on what is already
+   stopped (by itself or by a broader action); a broader one may start during a narrower one.
+6. At each month end a seller without the insurance Amazon requires meets
+   ``insurance_missing`` (its consequence with its monthly ``action_probability``).
+7. Each day under a restriction is booked once, for the broadest scope stopped that day: the
+   margin of the orders of that scope as the seller's ``lost_profit`` and their referral fees as
+   Amazon's ``lost_referral_fees`` (both to ``forgone``); the other channels keep selling.
+8. A deactivation of the whole account withholds the seller's net proceeds of the last
+   ``funds_held.balance_days`` days for the deactivation plus ``funds_held.hold_after_days``,
+   costed at ``funds_held.cost_of_capital`` a year (``funds_held_cost``, seller -> forgone).
 """
 
 from __future__ import annotations
 
 import heapq
 import math
+from collections import Counter
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -22,19 +43,34 @@ from .ledger import AMAZON, CAT, FORGONE, SELLER
 if TYPE_CHECKING:
     from .books import Books
     from .scenario import AccountHealth as HealthRules
+    from .world import Block, OrderArrays
 
-_H_SUSPEND, _H_REINSTATE, _H_UNINSURED = 0, 1, 2  # account-level decision streams
+__all__ = ["Account", "Health", "ACCOUNT", "SELLER_FULFILLED", "CATEGORIES", "SCOPES", "REASONS"]
+
+ACCOUNT, SELLER_FULFILLED, CATEGORIES = "account", "seller_fulfilled", "seller_fulfilled_categories"
+SCOPES = (ACCOUNT, SELLER_FULFILLED, CATEGORIES)
+"""What an action can stop, broadest first."""
+_BREADTH = {ACCOUNT: 3, SELLER_FULFILLED: 2, CATEGORIES: 1, None: 0}
+
+METRICS = ("odr", "late_shipment", "cancel", "valid_tracking")
+"""The reviewed metrics, in the order a review checks them (and of the health series)."""
+REASONS = (*METRICS, "insurance_missing")
+
+# account-level decision streams (rng.uniforms(account_key, day, stream)): (action, reinstatement)
+_STREAMS = {"odr": (0, 1), "insurance_missing": (2, 9), "late_shipment": (3, 6), "cancel": (4, 7),
+            "valid_tracking": (5, 8)}
 _LOST = CAT["lost_profit"]
 _LOST_FEES = CAT["lost_referral_fees"]
+_FUNDS = CAT["funds_held_cost"]
 
 
 class Health:
-    """Per-day counters and the review rule of one run."""
+    """Per-day counters and the metric rules of one run."""
 
     def __init__(self, rules: HealthRules, horizon_days: int):
         n = horizon_days + 1
         self.rules = rules
-        self.orders = np.zeros(n)  # orders placed (not while suspended)
+        self.orders = np.zeros(n)  # orders placed (not on a stopped channel)
         self.mfn = np.zeros(n)  # seller-fulfilled orders: the cancel-rate denominator
         self.shipped = np.zeros(n)  # seller-fulfilled orders shipped: late-shipment and tracking denominator
         self.late = np.zeros(n)
@@ -43,7 +79,7 @@ class Health:
         self.defects = np.zeros(n)  # orders with a known defect, by order day
         self._pending: list[tuple[float, int]] = []  # (time the defect happens, order day)
         self._defective: set[int] = set()
-        self.series: list[tuple] = []  # (day, odr, late shipment, cancel, valid tracking, suspended)
+        self.series: list[tuple] = []  # (day, odr, late shipment, cancel, valid tracking, account suspended)
 
     def add_defect(self, at: float, order_id: int, order_day: int) -> bool:
         """Record a defect on an order at time ``at``; returns False if the order already had one."""
@@ -64,90 +100,208 @@ class Health:
             _, day = heapq.heappop(pending)
             self.defects[day] += 1
 
-    @staticmethod
-    def _rate(num: np.ndarray, den: np.ndarray, day: int, window: int) -> tuple[float, float]:
-        lo = max(0, day - window)
-        return float(num[lo:day].sum()), float(den[lo:day].sum())
+    def measure(self, day: int) -> dict[str, tuple[float, float, float]]:
+        """Each metric at the start of ``day``: (rate, events, orders) over its window.
 
-    def metrics(self, day: int) -> dict[str, float]:
-        """Metric values at the start of ``day`` (NaN where the window has too few orders)."""
+        Events are what counts against the seller: defects, late shipments, cancellations,
+        shipped packages without valid tracking. The rate is NaN when the window has no orders.
+        """
         self._realise(day)
         r = self.rules
         out = {}
-        for name, num, den, window in (
-            ("odr", self.defects, self.orders, r.odr_window_days),
-            ("late_shipment_rate", self.late, self.shipped, r.late_shipment_window_days),
-            ("cancel_rate", self.cancelled, self.mfn, r.cancel_window_days),
-            ("valid_tracking_rate", self.tracked, self.shipped, r.valid_tracking_window_days),
+        for name, num, den in (
+            ("odr", self.defects, self.orders),
+            ("late_shipment", self.late, self.shipped),
+            ("cancel", self.cancelled, self.mfn),
+            ("valid_tracking", self.tracked, self.shipped),
         ):
-            a, b = self._rate(num, den, day, window)
-            out[name] = a / b if b >= max(r.min_orders, 1) else math.nan
+            lo = max(0, day - getattr(r, name).window_days)
+            a, b = float(num[lo:day].sum()), float(den[lo:day].sum())
+            events = b - a if name == "valid_tracking" else a
+            out[name] = (a / b if b > 0 else math.nan, events, b)
         return out
 
-    def breached(self, m: dict[str, float]) -> list[str]:
-        """Names of the metrics outside their limits (NaN metrics are not enforced)."""
-        r = self.rules
+    def metrics(self, day: int, measured: dict | None = None) -> dict[str, float]:
+        """Rates at the start of ``day`` (NaN where the window has fewer than ``min_orders`` orders)."""
+        out = {}
+        for name, (rate, _, orders) in (measured or self.measure(day)).items():
+            out[name] = rate if orders >= max(getattr(self.rules, name).min_orders, 1) else math.nan
+        return out
+
+    def breached(self, day: int, measured: dict | None = None) -> list[str]:
+        """Names of the metrics breached at the start of ``day`` (rule 3 of the module docstring)."""
         bad = []
-        if m["odr"] >= r.odr_limit:
-            bad.append("odr")
-        if m["late_shipment_rate"] >= r.late_shipment_limit:
-            bad.append("late_shipment_rate")
-        if m["cancel_rate"] >= r.cancel_limit:
-            bad.append("cancel_rate")
-        if m["valid_tracking_rate"] < r.valid_tracking_min:
-            bad.append("valid_tracking_rate")
+        for name, (rate, events, orders) in (measured or self.measure(day)).items():
+            rule = getattr(self.rules, name)
+            if orders < max(rule.min_orders, 1) or events < rule.min_events:
+                continue
+            if (rate < rule.limit) if name == "valid_tracking" else (rate >= rule.limit):
+                bad.append(name)
         return bad
 
 
 class Account:
-    """Reviews, suspensions and reinstatement of one run (the rules around :class:`Health`)."""
+    """Reviews, restrictions, reinstatement and held funds of one run (the rules around :class:`Health`)."""
 
     def __init__(self, books: Books, account_key, horizon_days: int):
         self.books = books
         self.rules = books.scenario.account_health
         self.health = Health(self.rules, horizon_days)
         days = np.arange(horizon_days, dtype=np.uint64)
-        self._u_suspend = rng.uniforms(account_key, days, _H_SUSPEND)
-        self._u_reinstate = rng.uniforms(account_key, days, _H_REINSTATE)
-        self._u_uninsured = rng.uniforms(account_key, days, _H_UNINSURED)
-        self.suspended_until = 0
-        self.suspended_days = 0
+        self._u_act = {k: rng.uniforms(account_key, days, a) for k, (a, _) in _STREAMS.items()}
+        self._u_reinstate = {k: rng.uniforms(account_key, days, b) for k, (_, b) in _STREAMS.items()}
+        self.until = dict.fromkeys(SCOPES, 0)  # first day each scope sells again
+        self.streak = dict.fromkeys(METRICS, 0)  # reviews in a row that found the breach
+        self.days_stopped = dict.fromkeys(SCOPES, 0)  # days by the broadest scope stopped
+        self.orders_lost = dict.fromkeys(SCOPES, 0)
+        self.actions: Counter = Counter()  # by reason
+        self.proceeds = np.zeros(horizon_days + 1)  # seller's net proceeds of the orders placed each day
+        self.holds: list[tuple[int, float, float]] = []  # (day, balance withheld, days held)
+        self.log: list[tuple[int, str, str, int]] = []  # actions: (day, reason, scope stopped, days)
+        self.stopped_on = np.zeros(horizon_days + 1, dtype=np.int8)  # per day: 0 none, 1 categories, 2 MFN, 3 all
+        self._fba_fee = books.scenario.market.fba_fee
+
+    # ---- state ------------------------------------------------------------------------------------
+    @property
+    def suspended_days(self) -> int:
+        """Days with the whole account deactivated."""
+        return self.days_stopped[ACCOUNT]
+
+    def stopped(self, d: int) -> str | None:
+        """The broadest scope stopped on day ``d`` (None: everything sells)."""
+        until = self.until
+        if d < until[ACCOUNT]:
+            return ACCOUNT
+        if d < until[SELLER_FULFILLED]:
+            return SELLER_FULFILLED
+        if d < until[CATEGORIES]:
+            return CATEGORIES
+        return None
 
     def suspended(self, d: int) -> bool:
-        return d < self.suspended_until
+        """The whole account is deactivated on day ``d``."""
+        return d < self.until[ACCOUNT]
 
-    def lost_day(self, d: int, block, i: int) -> None:
-        """Day ``d`` passes while suspended: its orders are lost."""
-        self.suspended_days += 1
+    @staticmethod
+    def sells(o, stop: str | None) -> bool:
+        """Order ``o`` can be placed while ``stop`` is the broadest scope stopped."""
+        if stop is None:
+            return True
+        if stop == ACCOUNT:
+            return False
+        if stop == SELLER_FULFILLED:
+            return bool(o.fba)
+        return not o.category_hit
+
+    @staticmethod
+    def sells_mask(a: OrderArrays, stop: str | None) -> np.ndarray:
+        """:meth:`sells` for the columns of ``a``."""
+        if stop is None:
+            return np.ones(len(a), dtype=bool)
+        if stop == ACCOUNT:
+            return np.zeros(len(a), dtype=bool)
+        if stop == SELLER_FULFILLED:
+            return a.fba.astype(bool)
+        return ~a.category_hit
+
+    # ---- the day loop's calls -----------------------------------------------------------------------
+    def lost_day(self, d: int, block: Block, i: int, stop: str) -> None:
+        """Day ``d`` passes with ``stop`` stopped: the orders of that scope are lost (rule 7)."""
+        part = block if stop == ACCOUNT else (
+            block.seller_fulfilled if stop == SELLER_FULFILLED else block.restricted_categories)
+        orders = int(part.orders[i])
+        self.stopped_on[d] = _BREADTH[stop]
+        self.days_stopped[stop] += 1
+        self.orders_lost[stop] += orders
         books = self.books
-        books.counts["orders_lost_to_suspension"] += int(block.orders[i])
-        books.ledger.book(d, -1, SELLER, FORGONE, _LOST, float(block.margin[i]))
-        books.ledger.book(d, -1, AMAZON, FORGONE, _LOST_FEES, float(block.fees[i]))
+        books.counts["orders_lost_to_suspension"] += orders
+        books.ledger.book(d, -1, SELLER, FORGONE, _LOST, float(part.margin[i]))
+        books.ledger.book(d, -1, AMAZON, FORGONE, _LOST_FEES, float(part.fees[i]))
 
-    def _suspend(self, d: int, reason: str) -> None:
-        mean_days = self.rules.reinstatement_days
-        days = max(1, math.ceil(rng.exponential(float(self._u_reinstate[d]), mean_days)))
-        self.suspended_until = d + days
-        self.books.count("suspensions")
-        self.books.count(f"suspensions.{reason}")
+    def open_day(self, d: int, block: Block, i: int, stop: str | None) -> tuple[int, float, int]:
+        """Day ``d`` trades (``stop`` is None or narrower than the account): add the placed orders to
+        the health counters and the proceeds; returns (orders placed, their sales, quiet negative feedback)."""
+        h = self.health
+        n, mfn, sales, fees = int(block.orders[i]), float(block.mfn[i]), float(block.sales[i]), float(block.fees[i])
+        shipped, late, tracked = block.shipped[i], block.late_confirm[i], block.tracked[i]
+        quiet_nf = int(block.quiet_neg_feedback[i])
+        if stop is not None:
+            p = block.seller_fulfilled if stop == SELLER_FULFILLED else block.restricted_categories
+            n -= int(p.orders[i])
+            mfn -= float(p.orders[i])
+            sales -= float(p.sales[i])
+            fees -= float(p.fees[i])
+            shipped, late, tracked = shipped - p.shipped[i], late - p.late_confirm[i], tracked - p.tracked[i]
+            quiet_nf -= int(p.quiet_neg_feedback[i])
+        h.orders[d] = n
+        h.mfn[d] = mfn
+        h.shipped[d] += shipped
+        h.late[d] += late
+        h.tracked[d] += tracked
+        self.proceeds[d] = sales - fees - self._fba_fee * (n - mfn)
+        return n, sales, quiet_nf
 
     def review(self, d: int) -> None:
-        m = self.health.metrics(d)
-        suspended = d < self.suspended_until
-        bad = self.health.breached(m)
-        if bad and not suspended and self._u_suspend[d] < self.rules.suspension_probability:
-            self._suspend(d, bad[0])
-            suspended = True
-        self.health.series.append(
-            (d, m["odr"], m["late_shipment_rate"], m["cancel_rate"], m["valid_tracking_rate"], suspended)
-        )
+        """A review on day ``d`` (rules 2-5)."""
+        h = self.health
+        measured = h.measure(d)
+        rates = h.metrics(d, measured)
+        bad = h.breached(d, measured)
+        for name in METRICS:
+            rule = getattr(self.rules, name)
+            if name not in bad or not self._can_start(d, rule.consequence):
+                self.streak[name] = 0  # nothing to warn about, or already stopped
+                continue
+            self.streak[name] += 1
+            if self.streak[name] >= rule.consecutive_reviews and self._u_act[name][d] < rule.action_probability:
+                self._act(d, name, rule)
+                self.streak[name] = 0
+        h.series.append((d, rates["odr"], rates["late_shipment"], rates["cancel"], rates["valid_tracking"],
+                         self.suspended(d)))
 
     def month_end(self, d: int, insurance_missing: bool) -> None:
-        """Month end: a seller without the cover Amazon requires may be suspended."""
-        if insurance_missing and d >= self.suspended_until:
-            if self._u_uninsured[d] < self.rules.uninsured_suspension_probability:
-                self._suspend(d, "insurance_missing")
+        """Month end: a seller without the cover Amazon requires may be stopped (rule 6)."""
+        rule = self.rules.insurance_missing
+        if insurance_missing and self._can_start(d, rule.consequence):
+            if self._u_act["insurance_missing"][d] < rule.action_probability:
+                self._act(d, "insurance_missing", rule)
 
+    # ---- actions ----------------------------------------------------------------------------------
+    def _can_start(self, d: int, scope: str) -> bool:
+        """An action on ``scope`` can start: neither it nor a broader scope is stopped on day ``d``."""
+        return _BREADTH[self.stopped(d)] < _BREADTH[scope]
+
+    def _act(self, d: int, reason: str, rule) -> None:
+        days = max(1, math.ceil(rng.exponential(float(self._u_reinstate[reason][d]), rule.reinstatement_days)))
+        scope = rule.consequence
+        self.until[scope] = max(self.until[scope], d + days)
+        self.actions[reason] += 1
+        self.log.append((d, reason, scope, days))
+        self.books.count("suspensions")
+        self.books.count(f"suspensions.{reason}")
+        if scope == ACCOUNT:
+            self._hold_funds(d, days)
+
+    def _hold_funds(self, d: int, days: int) -> None:
+        """Rule 8: the balance withheld and its cost of capital, booked when the deactivation starts."""
+        fh = self.rules.funds_held
+        balance = max(0.0, float(self.proceeds[max(0, d - fh.balance_days):d].sum()))
+        held = days + fh.hold_after_days
+        self.holds.append((d, balance, held))
+        self.books.ledger.book(d, -1, SELLER, FORGONE, _FUNDS, balance * fh.cost_of_capital * held / 365.0)
+
+    # ---- results ----------------------------------------------------------------------------------
     def metrics(self, per_year: float) -> dict[str, float]:
-        """Result metrics of the account-health module (flat keys)."""
-        return {}
+        """Result metrics of the account-health module (flat keys; docs/results.md)."""
+        out: dict[str, float] = {}
+        for reason in REASONS:
+            out[f"counts.suspensions_by_reason.{reason}"] = self.actions[reason] * per_year
+        for scope in SCOPES:
+            out[f"suspended_days_by_channel.{scope}"] = self.days_stopped[scope] * per_year
+            out[f"counts.orders_lost_by_channel.{scope}"] = self.orders_lost[scope] * per_year
+        out["suspended_days_by_channel.any"] = sum(self.days_stopped.values()) * per_year
+        balances = [b for _, b, _ in self.holds]
+        out["funds_held.dollar_days"] = sum(b * h for _, b, h in self.holds) * per_year
+        out["funds_held.amount"] = float(np.mean(balances)) if balances else math.nan
+        out["funds_held.days"] = float(np.mean([h for _, _, h in self.holds])) if self.holds else math.nan
+        return out

@@ -4,17 +4,32 @@ For each of the five practices of the seed article (domain.md, "five tips") the 
 run again with that practice moved to a good level and compared with the scenario itself on
 the same seeds. Every random draw of an order is a hashed uniform of (replication, order,
 stream), and the practice-dependent incident types own fixed-width slots, so the two runs are
-paired order by order (docs/model.md, section 7, item 1): the per-replication difference of
-the seller's yearly cost is the saving, with a Student-t 95% CI over replications. This is
-done under every policy of the scenario. Practices are ranked by the mean saving under the
-last policy (``new`` in the standard scenarios); a practice the scenario already meets (nothing
-to change, saving exactly 0) ranks after every practice that changes something.
+paired order by order (docs/model.md, section 7, item 1). Per replication and policy:
+
+- net saving = the seller's total yearly cost at its own level - at the good level (the
+  practice's own cost included: a second support person's wages, better packaging, ...);
+- practice cost = the change in what the practices cost a year (the categories of
+  :data:`azsim.practices.PRACTICE_COST_CATEGORIES`: support wages, packaging, listing work,
+  tracking work, Buy Shipping labels);
+- gross saving = net saving + practice cost: what the practice saves before its own cost;
+- policy effect (every policy but the first, the baseline) = net saving under that policy - net
+  saving under the baseline: how the policy change alters the value of the practice (a paired
+  difference of differences).
+
+Each is reported as its mean with a Student-t 95% CI over replications. Practices are ranked
+by the mean net saving under the last policy (``new`` in the standard scenarios); a practice
+the scenario already meets (nothing to change, saving exactly 0) ranks after every practice
+that changes something.
 
 "Insure or not?" runs the scenario with ``seller.insurance.carry`` ``always`` and ``never``:
 the expected yearly seller cost either way, and the break-even premium, the yearly premium at
 which both cost the same: the premium actually paid in the insured run plus (cost uninsured -
 cost insured), replication by replication. The premium is only a ledger entry, so costs other
-than the premium do not depend on it and the seller's cost is linear in it.
+than the premium do not depend on it and the seller's cost is linear in it. With
+``seller.insurance.pricing: risk`` (the default) the premium paid is the insurer's price of
+this seller's own risk under each policy (:mod:`azsim.insurance`), so the comparison is
+between that priced premium and the break-even premium; the expected insured loss behind the
+first year's price is reported beside it.
 
 Nothing here simulates directly: ``run(scenario, replications, seed) -> Comparison`` does
 (default :func:`azsim.comparison.compare`), so a caller can pass a parallel runner.
@@ -29,6 +44,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from .insurance import expected_insured_loss
+from .practices import PRACTICE_COST_CATEGORIES
 from .scenario import Scenario
 from .stats import mean_ci
 
@@ -42,6 +59,15 @@ __all__ = [
 ]
 
 METRIC = "seller_cost.total"
+PRACTICE_COLUMNS = ["practice", "policy"] + [
+    f"{name}_{stat}" for name in ("gross_saving", "practice_cost", "saving", "policy_effect")
+    for stat in ("mean", "ci_low", "ci_high")
+]
+"""Columns of ``Advice.practices`` (before ``rank``): ``saving`` is the NET saving (the change in
+the seller's total cost), ``practice_cost`` the change in what the practices cost
+(:data:`azsim.practices.PRACTICE_COST_CATEGORIES`), ``gross_saving`` = saving + practice_cost
+(what the practice saves before its own cost), ``policy_effect`` = saving under this policy -
+saving under the baseline (first) policy, paired per replication (NaN on the baseline's rows)."""
 PREMIUM_METRIC = "seller_cost.by_category.insurance_premium"
 
 PRACTICES: dict[str, dict[str, object]] = {
@@ -182,13 +208,17 @@ def insurance_answer(scenario: Scenario, replications: int = 20, seed: int = 202
                      _runs: _Runs | None = None) -> pd.DataFrame:
     """Insure or not: yearly seller cost with and without cover under each policy, and the break-even premium.
 
-    Columns: policy; premium (the premium paid per year in the insured run); cost_insured,
-    cost_uninsured, insuring_saves (= uninsured - insured) and breakeven_premium (= premium +
-    insuring_saves), each as ``_mean``, ``_ci_low``, ``_ci_high`` over paired replications.
+    Columns: policy; premium (the premium paid per year in the insured run: priced from risk and
+    re-priced at renewal, or the fixed quote); cost_insured, cost_uninsured, insuring_saves
+    (= uninsured - insured) and breakeven_premium (= premium + insuring_saves), each as
+    ``_mean``, ``_ci_low``, ``_ci_high`` over paired replications; expected_insured_loss (the
+    insurer's expected yearly loss on this seller under the policy, the first year's pricing
+    basis, :func:`azsim.insurance.expected_insured_loss`; one number, no CI).
     """
     _check_args(scenario, replications)
     runs = _runs or _Runs(run, replications, seed)
-    insured = runs(scenario.with_overrides({"seller.insurance.carry": "always"}))
+    covered = scenario.with_overrides({"seller.insurance.carry": "always"})
+    insured = runs(covered)
     uninsured = runs(scenario.with_overrides({"seller.insurance.carry": "never"}))
     rows = []
     for policy in scenario.policy_names:
@@ -201,6 +231,7 @@ def insurance_answer(scenario: Scenario, replications: int = 20, seed: int = 202
                         ("insuring_saves", saves), ("breakeven_premium", premium + saves)):
             m, lo, hi = _stat(x)
             row[f"{name}_mean"], row[f"{name}_ci_low"], row[f"{name}_ci_high"] = m, lo, hi
+        row["expected_insured_loss"] = expected_insured_loss(covered, covered.policies[policy])
         rows.append(row)
     return pd.DataFrame(rows)
 
@@ -223,12 +254,17 @@ def advise(scenario: Scenario, replications: int = 20, seed: int = 20210901, run
         moves[practice] = move
         improved = scenario.with_overrides({path: new for path, (_, new) in move.items()}) if move else scenario
         better = runs(improved)
+        net = {policy: base.values(policy, METRIC) - better.values(policy, METRIC) for policy in policies}
         for policy in policies:
-            saving = base.values(policy, METRIC) - better.values(policy, METRIC)
-            m, lo, hi = _stat(saving)
-            rows.append({"practice": practice, "policy": policy, "saving_mean": m, "saving_ci_low": lo,
-                         "saving_ci_high": hi})
-    practices = pd.DataFrame(rows, columns=["practice", "policy", "saving_mean", "saving_ci_low", "saving_ci_high"])
+            cost = _practice_cost(better, policy) - _practice_cost(base, policy)
+            row: dict[str, object] = {"practice": practice, "policy": policy}
+            effect = net[policy] - net[policies[0]] if policy != policies[0] else None
+            for name, x in (("gross_saving", net[policy] + cost), ("practice_cost", cost), ("saving", net[policy]),
+                            ("policy_effect", effect)):
+                m, lo, hi = _stat(x) if x is not None else (math.nan, math.nan, math.nan)
+                row[f"{name}_mean"], row[f"{name}_ci_low"], row[f"{name}_ci_high"] = m, lo, hi
+            rows.append(row)
+    practices = pd.DataFrame(rows, columns=PRACTICE_COLUMNS)
     practices["rank"] = practices["practice"].map(_ranks(practices, policies[-1], moves)).astype(int)
     practices["_order"] = practices["policy"].map(policies.index)
     practices = practices.sort_values(["rank", "_order"], kind="stable").drop(columns="_order").reset_index(drop=True)
@@ -246,9 +282,17 @@ def advise(scenario: Scenario, replications: int = 20, seed: int = 20210901, run
         moves=moves,
         premium_per_year=scenario.seller.insurance.premium_per_year,
         premium_share_of_revenue=scenario.seller.insurance.premium_share_of_revenue,
+        premium_pricing=scenario.seller.insurance.pricing,
+        premium_loading=scenario.seller.insurance.loading,
+        minimum_premium=scenario.seller.insurance.minimum_premium,
         insurance_required=required,
-        uninsured_suspension=scenario.account_health.uninsured_suspension_probability > 0,
+        uninsured_suspension=scenario.account_health.insurance_missing.action_probability > 0,
     )
+
+
+def _practice_cost(comparison, policy: str) -> np.ndarray:
+    """Per replication, what the seller's practices cost a year (the practice-cost categories)."""
+    return sum(comparison.values(policy, f"seller_cost.by_category.{c}") for c in PRACTICE_COST_CATEGORIES)
 
 
 def _ranks(practices: pd.DataFrame, policy: str, moves: dict) -> dict[str, int]:
@@ -314,11 +358,14 @@ class Advice:
     replications: int
     seed: int
     policies: list[str]
-    practices: pd.DataFrame  # practice, policy, saving_mean, saving_ci_low, saving_ci_high, rank
+    practices: pd.DataFrame  # PRACTICE_COLUMNS + rank: gross_saving, practice_cost, saving (net), policy_effect
     insurance: pd.DataFrame  # policy, {premium, cost_insured, cost_uninsured, insuring_saves, breakeven_premium}_*
     moves: dict[str, dict[str, tuple[object, object]]] = field(default_factory=dict)
-    premium_per_year: float = 0.0
+    premium_per_year: float = 0.0  # the fixed quote (pricing "fixed")
     premium_share_of_revenue: float = 0.0
+    premium_pricing: str = "fixed"  # "risk": minimum + (1 + loading) x expected insured loss, re-priced at renewal
+    premium_loading: float = 0.0
+    minimum_premium: float = 0.0
     insurance_required: dict[str, bool] = field(default_factory=dict)
     uninsured_suspension: bool = True
 
@@ -327,6 +374,28 @@ class Advice:
         """Practices, fix-first first."""
         ranks = self.practices.drop_duplicates("practice").sort_values("rank")
         return list(ranks["practice"])
+
+    def table(self) -> pd.DataFrame:
+        """The ranked practices as a display table (text cells, $/yr): one row per practice and
+        policy, the ranking policy first: gross saving, practice cost, net saving [95% CI], and
+        the policy effect against the baseline [95% CI]."""
+        rows = self.practices.set_index(["practice", "policy"])
+        base = self.policies[0]
+        out = []
+        for practice in self.ranking:
+            for p in reversed(self.policies):
+                r = rows.loc[(practice, p)]
+                out.append({
+                    "rank": int(r["rank"]),
+                    "practice": PRACTICE_LABELS[practice],
+                    "policy": p,
+                    "gross saving": _money(r["gross_saving_mean"], True),
+                    "practice cost": _money(r["practice_cost_mean"], True),
+                    "net saving [95% CI]": _money_ci(r["saving_mean"], r["saving_ci_low"], r["saving_ci_high"]),
+                    f"policy effect vs {base} [95% CI]": "(baseline)" if p == base else _money_ci(
+                        r["policy_effect_mean"], r["policy_effect_ci_low"], r["policy_effect_ci_high"]),
+                })
+        return pd.DataFrame(out)
 
     def to_dict(self) -> dict:
         """JSON-ready: no NaN (a missing CI is ``None``)."""
@@ -342,6 +411,11 @@ class Advice:
                 "good_level": {k: _clean(v) for k, v in PRACTICES[practice].items()},
                 "changes": {k: {"from": _clean(a), "to": _clean(b)} for k, (a, b) in self.moves[practice].items()},
                 "saving": {row["policy"]: _ci(row, "saving") for _, row in sub.iterrows()},
+                "net_saving": {row["policy"]: _ci(row, "saving") for _, row in sub.iterrows()},
+                "gross_saving": {row["policy"]: _ci(row, "gross_saving") for _, row in sub.iterrows()},
+                "practice_cost": {row["policy"]: _ci(row, "practice_cost") for _, row in sub.iterrows()},
+                "policy_effect": {row["policy"]: _ci(row, "policy_effect") for _, row in sub.iterrows()
+                                  if row["policy"] != self.policies[0]},
             })
         insurance = {}
         for _, row in self.insurance.iterrows():
@@ -363,6 +437,8 @@ class Advice:
             "units": "dollars per year",
             "policies": list(self.policies),
             "ranked_by": self.policies[-1],
+            "baseline": self.policies[0],
+            "practice_cost_categories": list(PRACTICE_COST_CATEGORIES),
             "practices": practices,
             "insurance": insurance,
         }
@@ -370,39 +446,55 @@ class Advice:
     def format(self) -> str:
         """A plain-text report: ranked practices with savings under each policy, then insurance."""
         pols = list(reversed(self.policies))  # the ranking policy first
+        base = self.policies[0]
         lines = [
             f"azsim advise | scenario {self.scenario_name} ({self.scenario_hash}) | {self.replications} replications "
             f"| seed {self.seed} | common random numbers",
-            "What to fix first: the seller's yearly saving ($/yr) from moving one practice to a good level, paired",
-            f"with the scenario itself on the same seeds; mean [95% CI]; ranked by the saving under {pols[0]},",
-            "practices already at the good level last.",
+            "What to fix first: what moving one practice to a good level saves the seller a year ($/yr), paired with",
+            "the scenario itself on the same seeds. Gross saving: before the practice's own cost; practice cost: the",
+            "change in support wages, packaging, listing, tracking work and Buy Shipping labels; net saving = gross -",
+            f"cost, mean [95% CI]; policy effect: net saving under the policy - under {base}, paired [95% CI]. Ranked",
+            f"by the net saving under {pols[0]}, practices already at the good level last.",
             "",
         ]
-        width = max(len(v) for v in PRACTICE_LABELS.values())
-        cells: dict[tuple[str, str], str] = {}
-        for _, row in self.practices.iterrows():
-            cells[(row["practice"], row["policy"])] = _money_ci(row["saving_mean"], row["saving_ci_low"],
-                                                                row["saving_ci_high"])
-        colw = max([len(c) for c in cells.values()] + [len(f"saving under {p}") for p in pols]) + 2
-        lines.append(f"rank  {'practice':<{width}}" + "".join(f"{'saving under ' + p:>{colw}}" for p in pols))
-        for practice in self.ranking:
-            rank = int(self.practices.loc[self.practices["practice"] == practice, "rank"].iloc[0])
-            lines.append(f"{rank:>4}  {PRACTICE_LABELS[practice]:<{width}}"
-                         + "".join(f"{cells[(practice, p)]:>{colw}}" for p in pols))
+        lines += self._practice_table(pols, base)
         lines += ["", "What each practice moves (scenario's level -> good level):"]
         for practice in self.ranking:
             move = self.moves[practice]
             text = ", ".join(f"{k.removeprefix('seller.')} {_value(a)} -> {_value(b)}" for k, (a, b) in move.items())
             lines.append(f"  {PRACTICE_LABELS[practice]}: {text or 'already at the good level, nothing to change'}")
-        if {"seller.support.staff", "seller.support.work_days_per_week"} & set(self.moves["reply_to_messages"]):
-            lines.append("  Note: the model pays staff for minutes worked only, so the wages of an extra person or of "
-                         "weekend cover are not in these savings.")
         lines += ["", "Insure or not? (seller.insurance.carry always vs never, " + self._premium_text() + ")"]
         for _, row in self.insurance.set_index("policy").loc[pols].reset_index().iterrows():
             lines.append("  " + self._insurance_sentence(row))
         return "\n".join(lines)
 
+    def _practice_table(self, pols: list[str], base: str) -> list[str]:
+        """The ranked practices: a line per practice, then a line per policy with its columns."""
+        rows = self.practices.set_index(["practice", "policy"])
+        head = ("gross saving", "practice cost", "net saving [95% CI]", f"policy effect vs {base} [95% CI]")
+        table = []
+        for practice in self.ranking:
+            for p in pols:
+                r = rows.loc[(practice, p)]
+                effect = ("(baseline)" if p == base else
+                          _money_ci(r["policy_effect_mean"], r["policy_effect_ci_low"], r["policy_effect_ci_high"]))
+                table.append((practice, p, _money(r["gross_saving_mean"], True), _money(r["practice_cost_mean"], True),
+                              _money_ci(r["saving_mean"], r["saving_ci_low"], r["saving_ci_high"]), effect))
+        width = max([len(v) for v in PRACTICE_LABELS.values()] + [len("under " + p) + 2 for p in pols])
+        cols = [max([len(h)] + [len(t[k + 2]) for t in table]) + 2 for k, h in enumerate(head)]
+        out = [f"rank  {'practice / policy':<{width}}" + "".join(f"{h:>{w}}" for h, w in zip(head, cols, strict=True))]
+        for practice, p, *cells in table:
+            if p == pols[0]:
+                rank = int(rows.loc[(practice, p), "rank"])
+                out.append(f"{rank:>4}  {PRACTICE_LABELS[practice]}")
+            line = "".join(f"{c:>{w}}" for c, w in zip(cells, cols, strict=True))
+            out.append(f"      {'  under ' + p:<{width}}" + line)
+        return out
+
     def _premium_text(self) -> str:
+        if self.premium_pricing == "risk":
+            return (f"premium priced from the seller's risk: ${self.minimum_premium:,.0f} + "
+                    f"{1 + self.premium_loading:.2f} x expected insured loss a year, re-priced at renewal")
         parts = [f"premium ${self.premium_per_year:,.0f}/yr"]
         if self.premium_share_of_revenue:
             parts.append(f"+ {self.premium_share_of_revenue:.2%} of sales")
@@ -414,8 +506,11 @@ class Advice:
 
         policy, saves, lo, hi = row["policy"], row["insuring_saves_mean"], row["insuring_saves_ci_low"], \
             row["insuring_saves_ci_high"]
+        paid = _usd(row["premium_mean"]) + "/yr"
+        if self.premium_pricing == "risk" and "expected_insured_loss" in row:
+            paid += f" (expected insured loss {_usd(row['expected_insured_loss'])}/yr)"
         text = (f"Under {policy}: insured {usd('cost_insured')}/yr, uninsured {usd('cost_uninsured')}/yr; insuring "
-                f"breaks even at a premium of {usd('breakeven_premium')}/yr, so at {_usd(row['premium_mean'])}/yr ")
+                f"breaks even at a premium of {usd('breakeven_premium')}/yr, so at the premium paid, {paid}, ")
         if not math.isnan(lo) and lo > 0:
             text += f"insuring pays: it saves {usd('insuring_saves')}/yr"
         elif not math.isnan(hi) and hi < 0:

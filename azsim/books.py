@@ -57,7 +57,9 @@ class Books:
     Attributes a flow may read: ``scenario``, ``policy``, ``env`` (the SimPy environment, for
     processes), ``desk`` (the support desk), ``health`` (account-health counters, see
     :mod:`azsim.account`), ``cover`` (the seller's liability insurance, see
-    :mod:`azsim.insurance`), ``ledger``, ``counts``.
+    :mod:`azsim.insurance`), ``practices`` (practice costs and the negative-feedback sales
+    effect, see :mod:`azsim.practices`: every negative feedback is reported to it), ``ledger``,
+    ``counts``.
     """
 
     scenario: Scenario
@@ -66,6 +68,7 @@ class Books:
     desk: Any
     health: Any
     cover: Any
+    practices: Any
 
     def __init__(self, scenario: Scenario, policy_name: str) -> None:
         self.scenario = scenario
@@ -99,7 +102,9 @@ class Books:
 
     # ---- money ------------------------------------------------------------------------------
     def staff_time(self, t: float, o, minutes: float) -> None:
-        """Book staff minutes x wage as a seller cost (back-office work paid by the task)."""
+        """Book staff minutes x wage as a seller cost: back-office work paid by the task (returns
+        check-in, claims, chargebacks, appeals, disputes), outside the support roster, whose hours
+        are paid as ``support_wages`` (:mod:`azsim.practices`)."""
         self.ledger.book(t, o.id, SELLER, STAFF, _STAFF, minutes * self._wage_per_minute)
 
     def harm(self, t: float, o, amount: float) -> None:
@@ -137,6 +142,7 @@ class Books:
         """The buyer leaves negative feedback with ``probability`` (an ODR defect)."""
         if o.u[D.NEG_FB] < probability:
             self.count("negative_feedback")
+            self.practices.feedback_left(t + self._feedback_delay)
             self.defect(t + self._feedback_delay, o)
 
     def quiet_feedback(self, o) -> None:
@@ -144,4 +150,5 @@ class Books:
         if o.u[D.NEG_FB] < self.scenario.incidents.base_negative_feedback:
             self.counts["negative_feedback"] += 1
             self.counts["odr_defects"] += 1
+            self.practices.feedback_left(o.day + 0.5 + self._feedback_delay)
             self.health.add_bulk_defects(o.day + 0.5 + self._feedback_delay, o.day, 1)

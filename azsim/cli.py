@@ -55,13 +55,19 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--max-replications", type=_positive_int, default=100, help="auto: cap (default 100)")
     c.add_argument("--seed", "-s", type=_seed, default=20210901, help="root seed (default 20210901)")
     c.add_argument("--set", dest="overrides", action="append", default=[], metavar="PATH=VALUE",
-                   help="override a scenario field by dotted path, e.g. seller.support.staff=2 (repeatable)")
+                   help="override a scenario field by dotted path, e.g. seller.support.staff=2 or "
+                        "policies.new.preset=us-2022-06 (repeatable)")
+    _policies_arg(c)
     c.add_argument("--json", metavar="PATH", help="write the JSON result to PATH (- for stdout)")
     c.add_argument("--quiet", "-q", action="store_true", help="no progress line")
 
     v = sub.add_parser("validate", help="check a scenario file: OK, or every problem with its field path")
     v.add_argument("scenario")
     v.add_argument("--set", dest="overrides", action="append", default=[], metavar="PATH=VALUE")
+    _policies_arg(v)
+
+    pv = sub.add_parser("policies", help="list the policy versions (presets) with their dates and sources")
+    pv.add_argument("--json", metavar="PATH", help="write the versions as JSON (- for stdout)")
 
     sw = sub.add_parser("sweep", help="run a design of scenario variants (paired policies) into a results store")
     sw.add_argument("scenario", help="scenario YAML file, or a sweep YAML file (scenario, factors, design, ...)")
@@ -83,6 +89,7 @@ def build_parser() -> argparse.ArgumentParser:
     ad.add_argument("--replications", "-r", type=_positive_int, default=20)
     ad.add_argument("--seed", "-s", type=_seed, default=20210901)
     ad.add_argument("--set", dest="overrides", action="append", default=[], metavar="PATH=VALUE")
+    _policies_arg(ad)
     ad.add_argument("--json", metavar="PATH", help="write the advice as JSON (- for stdout)")
 
     rs = sub.add_parser("results", help="list what a results store holds; export it")
@@ -107,6 +114,12 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--scenario", default=None, help="scenario file (default: scenarios/default.yaml)")
     b.add_argument("--seed", type=_seed, default=0)
     return p
+
+
+def _policies_arg(p) -> None:
+    p.add_argument("--policies", default=None, metavar="VERSION,VERSION|NAME=VERSION,...",
+                   help="compare these policy versions (azsim policies lists them) instead of the file's policies; "
+                        "the first is the baseline, e.g. us-2021-old,us-2022-06")
 
 
 def _replications(text: str):
@@ -146,9 +159,9 @@ def _executor_args(p) -> None:
     p.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
 
 
-def _load(path: str, overrides: list[str]):
+def _load(path: str, overrides: list[str], policies: str | None = None):
     pairs = dict(parse_override(o) for o in overrides)
-    return load_scenario(path, pairs)
+    return load_scenario(path, pairs, policies=policies)
 
 
 def _check_output(path: str) -> None:
@@ -167,6 +180,10 @@ def _missing(x) -> bool:
     return x is None or (isinstance(x, float) and math.isnan(x))
 
 
+def _currency(result) -> str:
+    return result.scenario.market.currency
+
+
 def _fmt(x, money: bool, signed: bool = False) -> str:
     if _missing(x):
         return "n/a"
@@ -179,23 +196,28 @@ def format_summary(result) -> str:
     table = result.summary()
     pols = result.policies
     base = pols[0]
+    cur = _currency(result)
+    versions = ", ".join(f"{p} = {result.scenario.policies[p].preset or 'custom'}" for p in pols)
     lines = [
         f"azsim {__version__} | scenario {result.scenario.name} ({result.scenario.hash}) | "
-        f"{result.replications} replications | seed {result.seed} | common random numbers",
-        "Per year; means over replications; change = paired difference with its 95% CI.",
+        f"{result.replications} replications | seed {result.seed} | common random numbers | money in {cur}",
+        f"Policies: {versions} (azsim policies lists the versions and their sources).",
+        "Per year; means over replications; change = paired difference with its 95% CI; every row adds up "
+        f"({base} + change = policy), over the replications named where a quantity needs an event.",
     ]
     rule = result.rule or {}
     if rule.get("mode") == "auto":
         state = "reached" if rule["converged"] else f"NOT reached within {rule['max_replications']} replications"
         lines.append(f"Replications auto: precision {rule['precision']:.0%} of the seller-cost change {state}.")
     lines.append("")
-    head = f"{'':34}" + "".join(f"{p:>12}" for p in pols)
+    width = max(34, *(len(str(label)) + 1 for label in table.index))
+    head = f"{'':{width}}" + "".join(f"{p:>12}" for p in pols)
     for p in pols[1:]:
         head += f"{p + ' - ' + base:>14}{'95% CI':>24}{'change':>9}"
     lines.append(head)
     for label, row in table.iterrows():
-        money = "$" in label
-        line = f"{label:34}" + "".join(f"{_fmt(row[p], money):>12}" for p in pols)
+        money = f"({cur}/yr)" in label
+        line = f"{label:{width}}" + "".join(f"{_fmt(row[p], money):>12}" for p in pols)
         for p in pols[1:]:
             tag = f"{p}-{base}"
             lo, hi, pct = row[f"{tag} ci95 low"], row[f"{tag} ci95 high"], row[f"{tag} change %"]
@@ -234,7 +256,7 @@ def _emit(text: str, data: dict, json_path: str | None) -> None:
 def cmd_compare(args) -> int:
     from .comparison import compare
 
-    scenario = _load(args.scenario, args.overrides)
+    scenario = _load(args.scenario, args.overrides, args.policies)
     if args.json:
         _check_output(args.json)
     result = compare(scenario, replications=args.replications, seed=args.seed, progress=_progress(args.quiet),
@@ -246,9 +268,35 @@ def cmd_compare(args) -> int:
 
 
 def cmd_validate(args) -> int:
-    scenario = _load(args.scenario, args.overrides)
-    print(f"OK: {args.scenario} (scenario {scenario.name!r}, policies {', '.join(scenario.policy_names)}, "
+    scenario = _load(args.scenario, args.overrides, args.policies)
+    pols = ", ".join(f"{n} ({p.preset or 'custom'})" for n, p in scenario.policies.items())
+    print(f"OK: {args.scenario} (scenario {scenario.name!r}, policies {pols}, currency {scenario.market.currency}, "
           f"hash {scenario.hash})")
+    return 0
+
+
+def format_policies(versions: list[dict]) -> str:
+    """The policy versions as text: name, marketplace, currency, effective date, description, sources."""
+    lines = ["Policy versions (presets); use one as policies.NAME.preset, --set policies.NAME.preset=VERSION or "
+             "--policies VERSION,VERSION.", ""]
+    for v in versions:
+        alias = f" (alias: {', '.join(v['aliases'])})" if v["aliases"] else ""
+        lines.append(f"{v['name']}{alias}")
+        lines.append(f"  {v['marketplace']} | {v['currency']} | effective {v['effective'] or 'not dated'}")
+        lines.append(f"  {v['description']}")
+        for src in v["sources"]:
+            lines.append(f"  - {src}")
+        lines.append("")
+    return "\n".join(lines).rstrip()
+
+
+def cmd_policies(args) -> int:
+    from .policy import policy_versions
+
+    versions = policy_versions()
+    if args.json:
+        _check_output(args.json)
+    _emit(format_policies(versions), {"policy_versions": versions}, args.json)
     return 0
 
 
@@ -362,7 +410,7 @@ def cmd_sensitivity(args) -> int:
 def cmd_advise(args) -> int:
     from .advisor import advise
 
-    scenario = _load(args.scenario, args.overrides)
+    scenario = _load(args.scenario, args.overrides, args.policies)
     if args.json:
         _check_output(args.json)
     advice = advise(scenario, replications=args.replications, seed=args.seed)
@@ -408,7 +456,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     handler = {"compare": cmd_compare, "validate": cmd_validate, "bench": cmd_bench, "sweep": cmd_sweep,
                "sensitivity": cmd_sensitivity, "advise": cmd_advise, "results": cmd_results,
-               "report": cmd_report}[args.command]
+               "report": cmd_report, "policies": cmd_policies}[args.command]
     try:
         return handler(args)
     except ScenarioError as err:

@@ -3,7 +3,8 @@
 ``compare(scenario, replications, seed)`` runs every policy of the scenario on the same world
 in each replication (common random numbers), summarises each run into flat per-year metrics,
 and reports means with 95% confidence intervals and paired differences against the first
-policy. See docs/results.md for the JSON layout.
+policy, as :mod:`azsim.stats` defines them (one definition shared with the results store and
+sweeps). See docs/results.md for the JSON layout.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from . import __version__
 from .ledger import CATEGORIES, PARTIES, REPORTED_PARTIES
 from .scenario import Scenario
 from .simulate import RunResult, run_policy
-from .stats import SequentialRule, mean_ci, pct_change
+from .stats import PER_YEAR_PREFIXES, SequentialRule, column_stats, fill_missing, missing_is_zero, paired_columns
 from .world import KINDS, World
 
 __all__ = ["compare", "Comparison", "summarise_run", "COST_KEYS"]
@@ -35,7 +36,30 @@ COST_KEYS = {
 }
 """Result key of each reported party's net cost."""
 
-_PER_YEAR_PREFIXES = ("seller_cost", "amazon_cost", "insurer_cost", "buyer_uncompensated", "counts", "suspended_days")
+_PER_YEAR_PREFIXES = PER_YEAR_PREFIXES  # kept for importers; the definition lives in azsim.stats
+
+COMPENSATION_GROUPS = {"atoz": ("atoz",), "pdpi": ("pdpi",), "chargeback": ("chargeback",),
+                       "all": ("atoz", "pdpi", "chargeback")}
+"""Kinds of compensation reported in ``compensation_days``: each from the buyer's incident to the payment."""
+
+
+def compensation_metrics(resolution: dict[str, list[float]]) -> dict[str, float]:
+    """``compensation_days.<kind>.{mean,median,p90}`` of one run: incident-to-payment days of the
+    buyers paid in it (numpy's median and linear-interpolation 90th percentile; NaN when none was
+    paid), and the older ``resolution_days.<kind>`` (= the mean) for atoz, pdpi and all."""
+    out: dict[str, float] = {}
+    for kind, parts in COMPENSATION_GROUPS.items():
+        days = np.array([d for k in parts for d in resolution.get(k, ())], dtype=float)
+        if days.size:
+            mean, median, p90 = float(days.mean()), float(np.median(days)), float(np.percentile(days, 90))
+        else:
+            mean = median = p90 = math.nan
+        out[f"compensation_days.{kind}.mean"] = mean
+        out[f"compensation_days.{kind}.median"] = median
+        out[f"compensation_days.{kind}.p90"] = p90
+        if kind != "chargeback":
+            out[f"resolution_days.{kind}"] = mean
+    return out
 
 
 def summarise_run(result: RunResult, scenario: Scenario) -> dict[str, float]:
@@ -71,11 +95,7 @@ def summarise_run(result: RunResult, scenario: Scenario) -> dict[str, float]:
     out["odr.mean"] = float(odr.mean()) if odr.size else math.nan
     out["odr.max"] = float(odr.max()) if odr.size else math.nan
     out["suspended_days"] = result.suspended_days * per_year
-    res = result.resolution
-    paid = res["atoz"] + res["pdpi"] + res["chargeback"]
-    out["resolution_days.all"] = float(np.mean(paid)) if paid else math.nan
-    out["resolution_days.atoz"] = float(np.mean(res["atoz"])) if res["atoz"] else math.nan
-    out["resolution_days.pdpi"] = float(np.mean(res["pdpi"])) if res["pdpi"] else math.nan
+    out.update(compensation_metrics(result.resolution))
     out.update(result.metrics)  # metrics of the rule modules (account health, insurance, practices, desk)
     return out
 
@@ -103,9 +123,9 @@ def _clean(x):
     return round(x, 6)
 
 
-def _stat(values) -> dict:
-    m, ci = mean_ci(values)
-    return {"mean": _clean(m), "ci95": _clean(ci)}
+def _level(n, mean, lo, hi, i: int) -> dict:
+    ci = None if np.isnan(lo[i]) or np.isnan(hi[i]) else [lo[i], hi[i]]
+    return {"mean": _clean(mean[i]), "ci95": _clean(ci)}
 
 
 @dataclass
@@ -125,15 +145,17 @@ class Comparison:
         return self.scenario.policy_names
 
     def values(self, policy: str, metric: str) -> np.ndarray:
-        """Per-replication values of one metric under one policy (0 where never booked)."""
+        """Per-replication values of one metric under one policy: money and counts 0 where never
+        booked, other metrics NaN where undefined (see :func:`azsim.stats.fill_missing`)."""
         wide = self._wide()
         col = (policy, metric)
         if col not in wide.columns:
-            return np.zeros(self.replications)
+            return fill_missing(metric, np.full(self.replications, np.nan))
         return wide[col].to_numpy(dtype=float)
 
     def deltas(self, policy: str, metric: str) -> np.ndarray:
-        """Paired per-replication differences ``policy - first policy`` of one metric."""
+        """Paired per-replication differences ``policy - first policy`` of one metric (NaN where
+        either policy has no value: those replications are not part of the paired difference)."""
         return self.values(policy, metric) - self.values(self.policies[0], metric)
 
     def _wide(self) -> pd.DataFrame:
@@ -143,7 +165,7 @@ class Comparison:
             metrics = sorted(self.runs["metric"].unique())
             cols = pd.MultiIndex.from_product([self.policies, metrics], names=["policy", "metric"])
             wide = wide.reindex(columns=cols)
-            money_or_count = [m.startswith(_PER_YEAR_PREFIXES) for m in cols.get_level_values(1)]
+            money_or_count = [missing_is_zero(m) for m in cols.get_level_values(1)]
             fill = wide.loc[:, money_or_count].fillna(0.0)
             wide.loc[:, money_or_count] = fill
             self._wide_cache = wide
@@ -154,21 +176,18 @@ class Comparison:
         wide = self._wide()
         metrics = sorted(set(wide.columns.get_level_values(1)))
         base = self.policies[0]
+        arrays = {p: wide.loc[:, [(p, m) for m in metrics]].to_numpy(dtype=float) for p in self.policies}
         policies = {}
         for p in self.policies:
-            policies[p] = _nest({m: _stat(wide[(p, m)].to_numpy(float)) for m in metrics})
+            n, mean, lo, hi = column_stats(arrays[p])
+            policies[p] = _nest({m: _level(n, mean, lo, hi, i) for i, m in enumerate(metrics)})
         delta = {}
         for p in self.policies[1:]:
-            flat = {}
-            for m in metrics:
-                d = wide[(p, m)].to_numpy(float) - wide[(base, m)].to_numpy(float)
-                st = _stat(d)
-                base_mean, _ = mean_ci(wide[(base, m)].to_numpy(float))
-                st["pct"] = _clean(pct_change(st["mean"], base_mean))
-                flat[m] = st
-            delta[p] = _nest(flat)
+            d = paired_columns(arrays[base], arrays[p])
+            delta[p] = _nest({m: _paired_entry(d, i) for i, m in enumerate(metrics)})
         return {
             "azsim_version": __version__,
+            "currency": self.scenario.market.currency,
             "scenario": {**self.scenario.to_dict(), "hash": self.scenario.hash},
             "seed": self.seed,
             "replications": self.replications,
@@ -187,40 +206,72 @@ class Comparison:
         return text
 
     HEADLINE = (
-        ("seller_cost.total", "Seller cost ($/yr)"),
-        ("amazon_cost.total", "Amazon cost ($/yr)"),
-        ("insurer_cost.total", "Insurer cost ($/yr)"),
-        ("buyer_uncompensated.total", "Buyers' uncompensated loss ($/yr)"),
-        ("counts.orders", "Orders (/yr)"),
-        ("counts.claims.total.atoz", "A-to-z claims (/yr)"),
-        ("counts.claims.total.pdpi", "PD/PI claims (/yr)"),
-        ("counts.chargebacks", "Chargebacks (/yr)"),
-        ("counts.negative_feedback", "Negative feedback (/yr)"),
-        ("odr.mean", "ODR, mean (%)"),
-        ("odr.max", "ODR, max (%)"),
-        ("suspended_days", "Suspended days (/yr)"),
-        ("resolution_days.pdpi", "PD/PI incident to payment (days)"),
+        ("seller_cost.total", "Seller cost ({cur}/yr)", None),
+        ("amazon_cost.total", "Amazon cost ({cur}/yr)", None),
+        ("insurer_cost.total", "Insurer cost ({cur}/yr)", None),
+        ("buyer_uncompensated.total", "Buyers' uncompensated loss ({cur}/yr)", None),
+        ("counts.orders", "Orders (/yr)", None),
+        ("counts.claims.total.atoz", "A-to-z claims (/yr)", None),
+        ("counts.claims.total.pdpi", "PD/PI claims (/yr)", None),
+        ("counts.chargebacks", "Chargebacks (/yr)", None),
+        ("counts.negative_feedback", "Negative feedback (/yr)", None),
+        ("odr.mean", "ODR, mean (%)", "an ODR value"),
+        ("odr.max", "ODR, max (%)", "an ODR value"),
+        ("suspended_days", "Suspended days (/yr)", None),
+        ("compensation_days.pdpi.mean", "PD/PI incident to payment, mean (days)", "a PD/PI payment"),
+        ("compensation_days.pdpi.p90", "PD/PI incident to payment, 90th percentile (days)", "a PD/PI payment"),
     )
+    """Rows of :meth:`summary`: metric, label (``{cur}`` = the scenario's currency) and, for a metric
+    that can be undefined in a replication, what it needs (named in the label when it was missing)."""
 
     def summary(self) -> pd.DataFrame:
-        """Headline table: each policy's mean, and each policy's paired change from the first."""
-        d = self.to_dict()
+        """Headline table: each policy's mean, and each policy's paired change from the first.
+
+        Every row adds up: baseline + change = policy, within rounding. Money and counts are means
+        over all replications. A metric that can be undefined (ODR, compensation days) is shown
+        over the replications where EVERY policy of the comparison has a value, levels and changes
+        alike (:func:`azsim.stats.paired_columns`); when that is fewer than all replications the
+        label says over how many. With two policies this is exactly the JSON's ``delta``; with more,
+        the JSON's ``delta`` pairs each policy with the baseline alone and may use more replications.
+        """
+        pols, base = self.policies, self.policies[0]
+        cur = self.scenario.market.currency
         rows = []
-        for key, label in self.HEADLINE:
+        for key, label, needs in self.HEADLINE:
             scale = 100.0 if key.startswith("odr.") else 1.0
-            row = {"metric": label}
-            for p in self.policies:
-                row[p] = _scaled(_lookup(d["policies"][p], key)["mean"], scale)
-            for p in self.policies[1:]:
-                st = _lookup(d["delta"][p], key)
-                ci = st["ci95"] or [None, None]
-                tag = f"{p}-{self.policies[0]}"
-                row[tag] = _scaled(st["mean"], scale)
+            vals = {p: self.values(p, key) for p in pols}
+            label = label.format(cur=cur)
+            row: dict = {"metric": label}
+            if len(pols) == 1:
+                n, mean, _, _ = column_stats(vals[base])
+                row[base] = _scaled(_clean(mean[0]), scale)
+                used = int(n[0])
+            for p in pols[1:]:
+                d = paired_columns(vals[base], vals[p], also=[vals[q] for q in pols[1:] if q != p])
+                entry = _paired_entry(d, 0)
+                used = entry["n"]
+                row[base] = _scaled(entry["baseline_mean"], scale)
+                row[p] = _scaled(entry["policy_mean"], scale)
+                ci = entry["ci95"] or [None, None]
+                tag = f"{p}-{base}"
+                row[tag] = _scaled(entry["mean"], scale)
                 row[f"{tag} ci95 low"] = _scaled(ci[0], scale)
                 row[f"{tag} ci95 high"] = _scaled(ci[1], scale)
-                row[f"{tag} change %"] = st["pct"]
+                row[f"{tag} change %"] = entry["pct"]
+            if needs and used < self.replications:
+                under = "both" if len(pols) == 2 else "all"
+                row["metric"] = f"{label} [paired over {used} of {self.replications} reps with {needs} under {under}]"
+            row["replications"] = used
             rows.append(row)
-        return pd.DataFrame(rows).set_index("metric")
+        table = pd.DataFrame(rows).set_index("metric")
+        return table[[*pols, *[c for c in table.columns if c not in pols]]]
+
+
+def _paired_entry(d: dict, i: int) -> dict:
+    lo, hi = d["ci_low"][i], d["ci_high"][i]
+    return {"mean": _clean(d["mean"][i]), "ci95": None if np.isnan(lo) or np.isnan(hi) else _clean([lo, hi]),
+            "pct": _clean(d["pct"][i]), "n": int(d["n"][i]), "baseline_mean": _clean(d["base_mean"][i]),
+            "policy_mean": _clean(d["other_mean"][i])}
 
 
 def _scaled(x, scale):

@@ -202,8 +202,8 @@ def parameters_table(scenario_dict: dict, comments: dict[str, str] | None) -> pd
     """parameter, value, source (the file's comment), confidence ("assumed" when it says so or is missing)."""
     rows = []
     for path, value in _flatten(scenario_dict).items():
-        if path in ("name", "description") or path.endswith(".description"):
-            continue
+        if path in ("name", "description") or path.endswith((".description", ".sources")):
+            continue  # descriptions and policy sources are in the policy versions table
         if comments is None:
             comment = "not recorded (results store)"
             conf = "unknown"
@@ -213,6 +213,15 @@ def parameters_table(scenario_dict: dict, comments: dict[str, str] | None) -> pd
             comment = comment or "no source given (default value)"
         rows.append({"parameter": path, "value": _value_text(value), "source": comment, "confidence": conf})
     return pd.DataFrame(rows, columns=["parameter", "value", "source", "confidence"])
+
+
+def policy_versions_table(scenario: Scenario) -> pd.DataFrame:
+    """policy, version, marketplace, currency, effective, description, sources: one row per compared policy."""
+    rows = [{"policy": name, "version": p.preset or "custom", "marketplace": p.marketplace, "currency": p.currency,
+             "effective": p.effective or "not dated", "description": p.description, "sources": "; ".join(p.sources)}
+            for name, p in scenario.policies.items()]
+    return pd.DataFrame(rows, columns=["policy", "version", "marketplace", "currency", "effective", "description",
+                                       "sources"])
 
 
 # ---- figures -------------------------------------------------------------------------------------
@@ -381,9 +390,13 @@ def _scenario_report(scenario: Scenario, comments: dict[str, str], replications:
     def add_figure(name, caption, fig):
         figures[name] = Figure(name, caption, fig)
 
+    cur = scenario.market.currency  # every amount in the report is in the scenario's currency
     params = parameters_table(scenario.to_dict(), comments)
     add_table("scenario_parameters", "Scenario parameters, with the source and confidence given in the scenario file",
               params)
+    add_table("policy_versions", "Policies compared: each policy's version (preset), where and from when it applies, "
+              "its rules in brief and the public sources of those rules (azsim policies; docs/sources.md)",
+              policy_versions_table(scenario))
 
     # headline by party: means with CIs, paired changes with CIs (read from the JSON result)
     rows = []
@@ -400,7 +413,7 @@ def _scenario_report(scenario: Scenario, comments: dict[str, str], replications:
             row[f"{tag} change"], row[f"{tag} ci95 low"], row[f"{tag} ci95 high"] = st["mean"], ci[0], ci[1]
             row[f"{tag} change %"] = st["pct"]
         rows.append(row)
-    add_table("headline", "Yearly net cost by party ($/yr): means with 95% CIs, and the paired change from "
+    add_table("headline", f"Yearly net cost by party ({cur}/yr): means with 95% CIs, and the paired change from "
               f"{base} with its 95% CI", pd.DataFrame(rows))
     add_table("metrics", "Key results per year: each policy's mean and the paired change with its 95% CI",
               result.summary().reset_index())
@@ -419,7 +432,7 @@ def _scenario_report(scenario: Scenario, comments: dict[str, str], replications:
             row[f"{p}-{base} ci95 low"], row[f"{p}-{base} ci95 high"] = ci if ci else (None, None)
         cat_rows.append(row)
     cats = pd.DataFrame(cat_rows)
-    add_table("seller_cost_by_category", "Seller cost by category per policy ($/yr), with the paired change and "
+    add_table("seller_cost_by_category", f"Seller cost by category per policy ({cur}/yr), with the paired change and "
               "its 95% CI", cats)
     wf_names = []
     for p in pols[1:]:
@@ -429,14 +442,14 @@ def _scenario_report(scenario: Scenario, comments: dict[str, str], replications:
         wf.attrs["base_total"] = float(result.values(base, "seller_cost.total").mean())
         wf.attrs["other_total"] = float(result.values(p, "seller_cost.total").mean())
         name = f"waterfall_{p}"
-        add_figure(name, f"Seller cost ($/yr) from {base} to {p}: the {base} total, the mean paired change of each "
+        add_figure(name, f"Seller cost ({cur}/yr) from {base} to {p}: the {base} total, the mean paired change of each "
                    f"category, and the {p} total", _waterfall(wf.reset_index(drop=True), base, p))
         wf_names.append(name)
 
     wp = who_pays(result)
-    add_table("who_pays", "Who pays: each party's yearly net cost per policy ($/yr) with its 95% CI", wp)
+    add_table("who_pays", f"Who pays: each party's yearly net cost per policy ({cur}/yr) with its 95% CI", wp)
     add_figure("who_pays", "Who pays: yearly net cost by party and policy, 95% CIs", _grouped_bars(
-        wp, "party", "policy", "cost", "net cost ($/yr)", "Who pays", "ci_low", "ci_high"))
+        wp, "party", "policy", "cost", f"net cost ({cur}/yr)", "Who pays", "ci_low", "ci_high"))
 
     funnel = claims_funnel(result).sort_values("order", kind="stable")
     wide = funnel.pivot_table(index=["order", "stage"], columns="policy", values="count", sort=False).reset_index()
@@ -448,7 +461,7 @@ def _scenario_report(scenario: Scenario, comments: dict[str, str], replications:
         horizontal=True))
 
     odr = odr_over_time(result)
-    limit_pct = 100 * result.scenario.account_health.odr_limit  # the scenario's limit, not a typed-in 1%
+    limit_pct = 100 * result.scenario.account_health.odr.limit  # the scenario's limit, not a typed-in 1%
     add_figure("odr_over_time", "Order defect rate over the simulated days (mean over replications), with "
                f"the account-health limit of {limit_pct:g}%", _odr_figure(odr, limit_pct))
 
@@ -463,17 +476,18 @@ def _scenario_report(scenario: Scenario, comments: dict[str, str], replications:
             row[f"{p} ci95 high"] = float(sub.loc[p, "saving_ci_high"])
         adv_rows.append(row)
     adv = pd.DataFrame(adv_rows)
-    add_table("advisor_ranking", f"Practice advisor: the seller's yearly saving ($/yr, 95% CI) from moving one "
-              f"practice to a good level; ranked by the saving under {advice.policies[-1]}", adv)
+    add_table("advisor_ranking", f"Practice advisor: the seller's yearly net saving ({cur}/yr, 95% CI; after the "
+              f"practice's own cost) from moving one practice to a good level; ranked by the saving under "
+              f"{advice.policies[-1]}", adv)
     rank_pol = advice.policies[-1]
     plot = adv.rename(columns={f"saving under {rank_pol}": "saving", f"{rank_pol} ci95 low": "lo",
                                f"{rank_pol} ci95 high": "hi"}).assign(policy=rank_pol)
     add_figure("advisor_ranking", f"Practice advisor: yearly saving under {rank_pol} with 95% CIs", _grouped_bars(
-        plot, "practice", "policy", "saving", "seller saving ($/yr)", "What to fix first", "lo", "hi",
+        plot, "practice", "policy", "saving", f"seller saving ({cur}/yr)", "What to fix first", "lo", "hi",
         horizontal=True))
     ins = advice.insurance.copy()
     add_table("advisor_insurance", "Insure or not: seller cost insured vs uninsured and the break-even premium "
-              "($/yr, 95% CIs)", ins)
+              f"({cur}/yr, 95% CIs)", ins)
 
     # ---- the text
     seller = d["delta"][pols[-1]]["seller_cost"]["total"] if len(pols) > 1 else None
@@ -482,7 +496,7 @@ def _scenario_report(scenario: Scenario, comments: dict[str, str], replications:
                 f"'{scenario.name}': {scenario.description or '(no description)'}")
     if seller is not None:
         ci = seller["ci95"]
-        question += (f" Answer in one line: the seller's yearly cost changes by {fmt(seller['mean'])} $/yr under "
+        question += (f" Answer in one line: the seller's yearly cost changes by {fmt(seller['mean'])} {cur}/yr under "
                      f"{pols[-1]} (95% CI {fmt(ci[0]) if ci else 'n/a'} to {fmt(ci[1]) if ci else 'n/a'}).")
     method = [
         f"Discrete-event simulation (SimPy) of the seller's orders, incidents, buyer messages, returns, claims, "
@@ -500,17 +514,23 @@ def _scenario_report(scenario: Scenario, comments: dict[str, str], replications:
     limitations = [
         f"{len(assumed)} of {len(params)} parameters are assumed (no published source, or no source given in the "
         "scenario file): " + (", ".join(assumed) if assumed else "none") + ".",
-        "The model pays support staff for minutes worked only; Amazon's internal rules (claim review, "
-        "account health) follow the published policy text, not Amazon's undisclosed practice.",
+        "Support staff are paid for their rostered hours and practice costs (packaging, listing and tracking "
+        "work, Buy Shipping labels) are assumed figures; Amazon's internal rules (claim review, account health) "
+        "follow the published policy text, not Amazon's undisclosed practice.",
         f"Confidence intervals reflect simulation noise over {result.replications} replications, not "
         "uncertainty in the parameters; see a sensitivity analysis (azsim sensitivity) for that.",
     ]
     sections = [
         Section("Question", [question]),
         Section("Scenario", [f"Scenario '{scenario.name}' (hash {scenario.hash}); each parameter with the source "
-                             "and confidence given in the scenario file."], [("table", "scenario_parameters")]),
+                             "and confidence given in the scenario file; the policy versions compared, with their "
+                             "sources."],
+                [("table", "policy_versions"), ("table", "scenario_parameters")]),
         Section("Method", method),
-        Section("Results", ["Per year; means over replications; changes are paired differences with 95% CIs."],
+        Section("Results", [f"Per year, in {cur}; means over replications; changes are paired differences with 95% "
+                            "CIs. Every row of the key results adds up (baseline + change = policy): a quantity that "
+                            "needs an event (ODR, days to compensation) is shown over the replications where every "
+                            "policy has one, and the row says how many when that is not all."],
                 [("table", "headline"), ("table", "metrics")]),
         Section("Seller cost by category", [], [*(("figure", n) for n in wf_names),
                                                 ("table", "seller_cost_by_category")]),

@@ -12,13 +12,13 @@ import hashlib
 import json
 import math
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import Field, ValidationError, model_validator
 
-from ._types import Days, Minutes, Model, Money, Rate
-from .policy import PRESETS, Policy
+from ._types import Days, Delay, DelayCv, DelayMean, Minutes, Model, Money, Rate
+from .policy import Currency, Policy, preset_names, preset_values, resolve_preset
 
 __all__ = [
     "Scenario",
@@ -43,7 +43,23 @@ class PriceDistribution(Model):
     sigma: float = Field(0.6, ge=0.0, le=3.0)
 
 
+class FeedbackEffect(Model):
+    """Negative seller feedback lowers sales: buyers see the share of negative ratings among the
+    feedback of the last ``window_days`` (Amazon shows the last 12 months), and each percentage
+    point of it costs ``sales_loss_per_point`` of the day's sales (at most ``max_sales_loss``)."""
+
+    window_days: int = Field(365, ge=1, le=3650, description="days of feedback buyers see (Amazon: 12 months)")
+    feedback_rate: float = Field(
+        0.05, ge=0.0001, le=1.0, description="share of orders on which the buyer leaves seller feedback of any kind"
+    )
+    sales_loss_per_point: float = Field(
+        0.0025, ge=0.0, le=0.2, description="share of sales lost per percentage point of negative feedback share"
+    )
+    max_sales_loss: Rate = Field(0.5, description="the most sales negative feedback can cost on a day")
+
+
 class Market(Model):
+    currency: Currency = Field("USD", description="currency of every amount in the scenario and its results")
     orders_per_day: float = Field(60.0, gt=0.0, le=1e7)
     q4_peak_multiplier: float = Field(1.0, ge=0.0, le=20.0, description="order rate factor in Oct-Dec")
     start_month: int = Field(1, ge=1, le=12, description="calendar month of day 0")
@@ -61,6 +77,7 @@ class Market(Model):
     established_months: int = Field(
         12, ge=0, le=600, description="months sold at this rate before day 0 (count toward the insurance requirement)"
     )
+    feedback_effect: FeedbackEffect = FeedbackEffect()
 
     def expected_monthly_sales(self) -> float:
         """Expected sales (item + shipping) in a 30-day month at the base order rate."""
@@ -133,6 +150,9 @@ class Buyers(Model):
     return_transit_days: Days = 5.0
     pdpi_report_delay_days: Days = 14.0
     late_question_rate: Rate = Field(0.5, description="share of late deliveries that prompt a message")
+    late_refund_claim: Rate = Field(
+        0.1, description="share of buyers refunded after the deadline who file a 'returned but not refunded' claim"
+    )
 
 
 class Messages(Model):
@@ -142,10 +162,13 @@ class Messages(Model):
 class Support(Model):
     staff: int = Field(1, ge=1, le=1000)
     open_hour: float = Field(9.0, ge=0.0, le=24.0)
-    close_hour: float = Field(17.0, ge=0.0, le=24.0)
+    close_hour: float = Field(13.0, ge=0.0, le=24.0)
     work_days_per_week: int = Field(5, ge=1, le=7)
     handling_minutes: Minutes = 8.0
-    wage_per_hour: Money = 20.0
+    wage_per_hour: float = Field(
+        20.0, ge=0.0, le=1000.0,
+        description="paid for every rostered hour (support_wages) and for back-office task minutes (staff_time)",
+    )
 
     @model_validator(mode="after")
     def _hours(self) -> Support:
@@ -186,11 +209,98 @@ class Disputes(Model):
 
 
 class Insurance(Model):
+    """The seller's commercial liability cover: when it buys it, its terms, and how it is priced.
+
+    Rules in :mod:`azsim.insurance` and docs/model.md ("Insurance"). Money in the scenario's currency.
+    """
+
     carry: Literal["always", "when_required", "never"] = "when_required"
-    premium_per_year: Money = 1200.0
-    premium_share_of_revenue: Rate = 0.0
-    deductible: float = Field(1000.0, ge=0.0, le=10_000.0, description="Amazon requires a deductible <= $10k")
-    proof_delay_days: Days = Field(3.0, description="mean days to send proof of cover to Amazon")
+    obtain_days: int = Field(
+        14, ge=0, le=365, description="days a when_required seller takes to obtain cover once Amazon requires it"
+    )
+    certificate_on_file: bool = Field(
+        False, description="certificate of insurance uploaded to Amazon: proves cover at once, no proof deadline"
+    )
+    proof_delay_days: float = Field(
+        3.0, ge=0.0, le=36_500.0, description="mean days to send proof of cover to Amazon (exponential)"
+    )
+    per_occurrence_limit: float = Field(
+        1_000_000.0, gt=0.0, le=1e9, description="most the insurer pays for one occurrence (after the deductible)"
+    )
+    aggregate_limit: float = Field(
+        1_000_000.0, gt=0.0, le=1e10, description="most the insurer pays for all occurrences of one policy year"
+    )
+    deductible: float = Field(
+        1000.0, ge=0.0, le=1e6,
+        description="deductible the seller asks for; the policy version caps it (insurance_max_deductible, "
+                    "deductible_allowed_above_proceeds)",
+    )
+    pricing: Literal["risk", "fixed"] = Field(
+        "risk", description="risk: priced from the expected insured loss, re-priced at renewal; fixed: the quote below"
+    )
+    loading: float = Field(0.45, ge=0.0, le=10.0, description="insurer's loading on the expected insured loss")
+    minimum_premium: float = Field(500.0, ge=0.0, le=1e7, description="premium per policy year before the loss cost")
+    credibility_k: float = Field(
+        10.0, gt=0.0, le=1000.0, description="Buhlmann k in policy years: credibility Z = years / (years + k)"
+    )
+    premium_per_year: float = Field(1200.0, ge=0.0, le=1e7, description="premium per year when pricing is fixed")
+    premium_share_of_revenue: Rate = Field(0.0, description="plus this share of sales when pricing is fixed")
+
+    @model_validator(mode="after")
+    def _limits(self) -> Insurance:
+        if self.aggregate_limit < self.per_occurrence_limit:
+            raise ValueError("aggregate_limit must be at least per_occurrence_limit")
+        return self
+
+
+class LevelCost(Model):
+    """A cost that grows linearly with a practice level: ``at_level_0`` at level 0, ``at_level_1`` at 1."""
+
+    at_level_0: float = Field(ge=0.0, le=1e6)
+    at_level_1: float = Field(ge=0.0, le=1e6)
+
+    def at(self, level: float) -> float:
+        return self.at_level_0 + level * (self.at_level_1 - self.at_level_0)
+
+
+class PackagingCost(LevelCost):
+    """Packaging per seller-fulfilled order shipped, by ``seller.packaging_quality`` (assumed)."""
+
+    at_level_0: float = Field(0.0, ge=0.0, le=100.0, description="per order at quality 0 (beyond market.shipping_cost)")
+    at_level_1: float = Field(0.8, ge=0.0, le=100.0, description="per order at quality 1")
+
+
+class ListingCost(LevelCost):
+    """Listing upkeep per 30-day month, by ``seller.listing_accuracy`` (assumed)."""
+
+    at_level_0: float = Field(0.0, ge=0.0, le=1e6, description="per month at accuracy 0")
+    at_level_1: float = Field(500.0, ge=0.0, le=1e6, description="per month at accuracy 1")
+
+
+class TrackingCost(LevelCost):
+    """Tracking upload work per seller-fulfilled order shipped, by ``seller.tracking.upload_rate`` (assumed)."""
+
+    at_level_0: float = Field(0.0, ge=0.0, le=100.0, description="per order at upload rate 0")
+    at_level_1: float = Field(0.05, ge=0.0, le=100.0, description="per order at upload rate 1")
+
+
+class PracticeCosts(Model):
+    """What the seller's practices cost (azsim/practices.py); support wages come from ``seller.support``."""
+
+    packaging_per_order: PackagingCost = PackagingCost()
+    listing_per_month: ListingCost = ListingCost()
+    tracking_per_order: TrackingCost = TrackingCost()
+    confirm_run_cost: float = Field(
+        2.0, ge=0.0, le=1000.0,
+        description="cost of one shipment-confirmation run; runs per shipping day = 1 / (2 x upload_delay_days)",
+    )
+    max_confirm_runs_per_day: float = Field(
+        12.0, ge=1.0, le=1440.0, description="confirmation runs a day at most (a shorter delay needs no more runs)"
+    )
+    buy_shipping_extra_per_label: float = Field(
+        0.2, ge=-100.0, le=100.0,
+        description="extra cost of a Buy Shipping label over the seller's own rate (negative: cheaper)",
+    )
 
 
 class Seller(Model):
@@ -204,6 +314,21 @@ class Seller(Model):
     claims: ClaimHandling = ClaimHandling()
     disputes: Disputes = Disputes()
     insurance: Insurance = Insurance()
+    practice_costs: PracticeCosts = PracticeCosts()
+
+
+class JudgementDays(Delay):
+    """Report to judgement of a PD/PI lawsuit (assumed: mean 540 days, cv 0.4)."""
+
+    mean: DelayMean = 540.0
+    cv: DelayCv = 0.4
+
+
+class SettlementDays(Delay):
+    """Report to settlement by a responsive seller or its insurer (assumed: mean 60 days, cv 0.75)."""
+
+    mean: DelayMean = 60.0
+    cv: DelayCv = 0.75
 
 
 class Litigation(Model):
@@ -214,28 +339,121 @@ class Litigation(Model):
     buyer_win_if_fraud: Rate = 0.05
     seller_legal_cost: Money = 15_000.0
     buyer_legal_cost: Money = 5_000.0
-    days_to_judgement: Days = 540.0
-    settlement_days: Days = Field(60.0, description="seller settles a PD/PI claim after this many days")
+    days_to_judgement: JudgementDays = Field(JudgementDays(), description="report to a court's judgement (days)")
+    settlement_days: SettlementDays = Field(
+        SettlementDays(), description="report to a responsive seller's (or insurer's) settlement (days)")
     seller_detects_fraud: Rate = Field(0.5, description="chance a seller recognises a fraudulent claim")
 
 
-class AccountHealth(Model):
-    odr_limit: Rate = 0.01
-    odr_window_days: int = Field(60, ge=1, le=365)
-    late_shipment_limit: Rate = 0.04
-    late_shipment_window_days: int = Field(30, ge=1, le=365)
-    cancel_limit: Rate = 0.025
-    cancel_window_days: int = Field(7, ge=1, le=365)
-    valid_tracking_min: Rate = 0.95
-    valid_tracking_window_days: int = Field(30, ge=1, le=365)
-    review_every_days: int = Field(7, ge=1, le=365)
-    min_orders: int = Field(100, ge=0, description="fewer orders in a window: the metric is not enforced")
-    suspension_probability: Rate = Field(0.3, description="chance a review that finds a breach suspends")
-    reinstatement_days: Days = Field(17.0, description="mean days to an accepted plan of action")
-    feedback_delay_days: Days = 7.0
-    uninsured_suspension_probability: Rate = Field(
-        0.05, description="monthly chance of suspension while required insurance is missing"
+Consequence = Literal["account", "seller_fulfilled", "seller_fulfilled_categories"]
+"""What an account-health action stops: every offer (``account``, FBA included), every
+seller-fulfilled offer (``seller_fulfilled``; FBA keeps selling), or the seller-fulfilled offers
+in the categories a valid-tracking restriction hits (``seller_fulfilled_categories``)."""
+
+_Limit = Annotated[float, Field(ge=0.0, le=1.0, description="the metric's limit, a share")]
+_Window = Annotated[int, Field(ge=1, le=365, description="days of orders the metric covers")]
+_MinOrders = Annotated[int, Field(ge=0, le=10_000_000, description=(
+    "fewer orders in the metric's denominator over its window: the metric is not enforced"))]
+_MinEvents = Annotated[int, Field(ge=0, le=10_000_000, description=(
+    "fewer events (defects, late shipments, cancellations, untracked packages) in the window: no action"))]
+_Consecutive = Annotated[int, Field(ge=1, le=52, description=(
+    "reviews in a row that must find the breach before Amazon acts (the first ones are warnings)"))]
+_Probability = Annotated[float, Field(ge=0.0, le=1.0, description=(
+    "chance that a review which finds a breach to act on starts the action"))]
+_Reinstate = Annotated[float, Field(ge=0.0, le=3650.0, description="mean days to reinstatement (plan of action)")]
+
+
+class OdrRule(Model):
+    """Order Defect Rate: defective orders / orders; a breach is a rate at or over ``limit``."""
+
+    limit: _Limit = 0.01
+    window_days: _Window = 60
+    min_orders: _MinOrders = 100
+    min_events: _MinEvents = 3
+    consecutive_reviews: _Consecutive = 2
+    consequence: Consequence = "account"
+    action_probability: _Probability = 0.3
+    reinstatement_days: _Reinstate = 17.0
+
+
+class LateShipmentRule(Model):
+    """Late Shipment Rate: late / shipped seller-fulfilled orders; a breach is at or over ``limit``."""
+
+    limit: _Limit = 0.04
+    window_days: _Window = 30
+    min_orders: _MinOrders = 100
+    min_events: _MinEvents = 3
+    consecutive_reviews: _Consecutive = 2
+    consequence: Consequence = "seller_fulfilled"
+    action_probability: _Probability = 0.3
+    reinstatement_days: _Reinstate = 17.0
+
+
+class CancelRule(Model):
+    """Pre-fulfilment cancel rate: cancelled / seller-fulfilled orders; a breach is at or over ``limit``."""
+
+    limit: _Limit = 0.025
+    window_days: _Window = 7
+    min_orders: _MinOrders = 100
+    min_events: _MinEvents = 3
+    consecutive_reviews: _Consecutive = 2
+    consequence: Consequence = "seller_fulfilled"
+    action_probability: _Probability = 0.3
+    reinstatement_days: _Reinstate = 17.0
+
+
+class ValidTrackingRule(Model):
+    """Valid Tracking Rate: tracked / shipped seller-fulfilled packages; a breach is a rate BELOW ``limit``."""
+
+    limit: _Limit = 0.95
+    window_days: _Window = 30
+    min_orders: _MinOrders = 100
+    min_events: _MinEvents = 3
+    consecutive_reviews: _Consecutive = 2
+    consequence: Consequence = "seller_fulfilled_categories"
+    action_probability: _Probability = 0.3
+    reinstatement_days: _Reinstate = 17.0
+    affected_share: Rate = Field(
+        0.5, description="share of seller-fulfilled orders in the categories a valid-tracking restriction stops"
     )
+
+
+class InsuranceMissingRule(Model):
+    """Required liability cover not held: checked at each month end."""
+
+    consequence: Consequence = "account"
+    action_probability: float = Field(
+        0.05, ge=0.0, le=1.0, description="monthly chance of the action while required insurance is missing"
+    )
+    reinstatement_days: _Reinstate = 17.0
+
+
+class FundsHeld(Model):
+    """Disbursements Amazon withholds while the whole account is deactivated."""
+
+    balance_days: int = Field(
+        14, ge=0, le=365, description="days of net proceeds in the balance withheld (Amazon's disbursement cycle)"
+    )
+    hold_after_days: float = Field(
+        14.0, ge=0.0, le=365.0, description="days the balance stays held after reinstatement"
+    )
+    cost_of_capital: float = Field(0.10, ge=0.0, le=1.0, description="seller's annual cost of capital")
+
+
+class AccountHealth(Model):
+    odr: OdrRule = OdrRule()
+    late_shipment: LateShipmentRule = LateShipmentRule()
+    cancel: CancelRule = CancelRule()
+    valid_tracking: ValidTrackingRule = ValidTrackingRule()
+    insurance_missing: InsuranceMissingRule = InsuranceMissingRule()
+    funds_held: FundsHeld = FundsHeld()
+    review_every_days: int = Field(7, ge=1, le=365)
+    feedback_delay_days: float = Field(7.0, ge=0.0, le=365.0, description="mean days until negative feedback is left")
+
+    def metric_rules(self) -> dict[str, OdrRule | LateShipmentRule | CancelRule | ValidTrackingRule]:
+        """The reviewed metrics by name, in the order a review checks them."""
+        return {"odr": self.odr, "late_shipment": self.late_shipment, "cancel": self.cancel,
+                "valid_tracking": self.valid_tracking}
 
 
 class Scenario(Model):
@@ -264,6 +482,13 @@ class Scenario(Model):
     def _check(self) -> Scenario:
         if len(self.policies) < 1:
             raise ValueError("policies: at least one policy is needed")
+        for name, p in self.policies.items():
+            if p.currency != self.market.currency:
+                raise ValueError(
+                    f"policies.{name}.currency: {p.currency} (policy version {p.preset or 'custom'}) differs from "
+                    f"market.currency {self.market.currency}; a comparison is in one currency: compare policies of "
+                    f"the scenario's currency, or set market.currency (and the scenario's amounts) to {p.currency}"
+                )
         total = sum(self.incident_slots().values())
         if total > 1.0:
             raise ValueError(
@@ -321,22 +546,29 @@ class Scenario(Model):
         return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
     def with_overrides(self, overrides: dict[str, Any]) -> Scenario:
-        """Return a new validated scenario with ``{"dotted.path": value}`` overrides applied."""
+        """Return a new validated scenario with ``{"dotted.path": value}`` overrides applied.
+
+        ``policies.NAME.preset=VERSION`` moves that policy to another version, keeping only the
+        fields in which it differed from its former version (see :func:`apply_overrides`).
+        """
         raw = self.to_dict()
         return scenario_from_dict(apply_overrides(raw, overrides))
 
 
 def _expand_policy_presets(policies: Any) -> Any:
-    """Turn ``{name: {preset: old, field: value}}`` into full policy dicts.
+    """Turn ``{name: {preset: us-2021-new, field: value}}`` into full policy dicts.
 
-    A missing ``policies`` section means ``old`` and ``new``; an entry named after a preset
-    uses that preset unless it names another; ``preset`` is optional for full definitions.
+    A missing ``policies`` section means ``old`` and ``new``; an entry named after a preset (or
+    an alias such as ``old``) uses that preset unless it names another; ``preset`` is optional
+    for full definitions. The resolved policy records its version in ``preset`` (aliases
+    resolved: ``old`` becomes ``us-2021-old``).
     """
     if policies is None:
         policies = {"old": {}, "new": {}}
     if not isinstance(policies, dict):
         return policies  # let pydantic report the type error
     out = {}
+    names = preset_names()
     for name, spec in policies.items():
         if spec is None:
             spec = {}
@@ -344,10 +576,52 @@ def _expand_policy_presets(policies: Any) -> Any:
             out[name] = spec
             continue
         spec = dict(spec)
-        base = spec.pop("preset", name if name in PRESETS else None)
-        if base is not None and base not in PRESETS:
-            raise ValueError(f"policies.{name}.preset: unknown preset {base!r}; choose from {sorted(PRESETS)}")
-        out[name] = {**(PRESETS[base] if base else {}), **spec}
+        base = spec.pop("preset", name if name in names else None)
+        if base is None or base == "":
+            out[name] = spec
+            continue
+        try:
+            values = preset_values(str(base))
+        except KeyError as err:
+            raise ValueError(f"policies.{name}.preset: {err.args[0]}") from None
+        out[name] = {**values, **spec}
+    return out
+
+
+def _rebase_policy(spec: Any, name: str, version: Any) -> dict:
+    """``spec`` (a policy entry of a scenario) moved to preset ``version``: the fields that only
+    restate its former version are dropped, the ones that differ from it are kept."""
+    if not isinstance(spec, dict):
+        return {"preset": version}
+    spec = dict(spec)
+    former = spec.pop("preset", name if name in preset_names() else None)
+    try:
+        before = Policy(**preset_values(former)) if former else Policy()
+        resolved = Policy(**{**(preset_values(former) if former else {}), **spec})
+    except (KeyError, ValueError):
+        return {**spec, "preset": version}  # leave it to validation to name the problem
+    old, new = before.model_dump(mode="json"), resolved.model_dump(mode="json")
+    kept = {k: v for k, v in spec.items() if k in new and new[k] != old.get(k)}
+    return {**kept, "preset": version}
+
+
+def policies_from_names(text: str) -> dict[str, dict]:
+    """The ``policies`` section for ``--policies``: ``us-2021-old,us-2022-06`` (each named after its
+    version) or ``old=us-2021-old,new=us-2022-06``; the first is the baseline. Raises ScenarioError."""
+    out: dict[str, dict] = {}
+    items = [x.strip() for x in str(text).split(",") if x.strip()]
+    if not items:
+        raise ScenarioError([f"--policies {text!r}: name at least one policy version, e.g. us-2021-old,us-2022-06"])
+    for item in items:
+        name, _, version = item.partition("=") if "=" in item else (item, "", item)
+        name, version = name.strip(), version.strip()
+        try:
+            resolve_preset(version)
+        except KeyError as err:
+            raise ScenarioError([f"--policies: {err.args[0]}"]) from None
+        if not name or name in out:
+            raise ScenarioError([f"--policies {text!r}: each policy needs its own name ({name!r} twice or empty)"])
+        out[name] = {"preset": version}
     return out
 
 
@@ -483,11 +757,17 @@ def parse_yaml(text: str, source: str = "<text>") -> Any:
         raise ScenarioError([f"broken YAML{where}: {problem}"], source) from None
 
 
-def load_scenario(path: str | Path, overrides: dict[str, Any] | None = None) -> Scenario:
-    """Load and validate a scenario YAML file, applying ``{"dotted.path": value}`` overrides."""
+def load_scenario(path: str | Path, overrides: dict[str, Any] | None = None, policies: str | None = None) -> Scenario:
+    """Load and validate a scenario YAML file, applying ``{"dotted.path": value}`` overrides.
+
+    ``policies`` (``"us-2021-old,us-2022-06"``, see :func:`policies_from_names`) replaces the
+    file's policies by those versions, before the overrides.
+    """
     data = read_yaml(path)
     if data is None:
         data = {}
+    if isinstance(data, dict) and policies is not None:
+        data = {**data, "policies": policies_from_names(policies)}
     if isinstance(data, dict) and overrides:
         data = apply_overrides(data, overrides)
     return scenario_from_dict(data, str(path))
@@ -512,7 +792,9 @@ def apply_overrides(data: dict, overrides: dict[str, Any]) -> dict:
     """Return a copy of ``data`` with each dotted path set; intermediate mappings are created.
 
     Policies named in ``policies`` keep their preset: ``policies.new.amazon_pays_threshold=500``
-    changes only that field of the ``new`` preset.
+    changes only that field of the ``new`` preset. ``policies.new.preset=us-2022-06`` moves the
+    policy to that version: fields that only restated the former version (as in a file that
+    spells every field out) are dropped, fields that differed from it are kept.
     """
     out = json.loads(json.dumps(data, default=str))  # deep copy of plain data
     if overrides and any(k.split(".")[0] == "policies" for k in overrides) and "policies" not in out:
@@ -528,5 +810,8 @@ def apply_overrides(data: dict, overrides: dict[str, Any]) -> dict:
             elif not isinstance(nxt, dict):
                 raise ScenarioError([f"{'.'.join(parts[: i + 1])}: is a value, not a section (in --set {path})"])
             node = nxt
+        if len(parts) == 3 and parts[0] == "policies" and parts[2] == "preset":  # move to another version
+            out["policies"][parts[1]] = _rebase_policy(node, parts[1], value)
+            continue
         node[parts[-1]] = value
     return out

@@ -3,8 +3,9 @@
 The day loop is one SimPy process. Each day it (1) reviews account health on review days,
 (2) settles the month (insurance requirement, premium) every 30 days, then (3) if the account
 is active, takes the day's orders: uneventful orders only add to per-day counters, orders with
-an incident go to :mod:`azsim.flows.orders`. Orders that arrive while the account is suspended
-are lost; their profit is booked as the seller's ``lost_profit``.
+an incident go to :mod:`azsim.flows.orders`. Orders on a channel that account health has stopped
+(the whole account, the seller-fulfilled offers, or those in restricted categories; see
+:mod:`azsim.account`) are lost; their profit is booked as the seller's ``lost_profit``.
 """
 
 from __future__ import annotations
@@ -15,13 +16,14 @@ from dataclasses import dataclass, field
 import numpy as np
 import simpy
 
-from .account import Account
+from .account import ACCOUNT, Account
 from .books import Books, ClaimRecord, refund_admin_fee
 from .flows import orders
 from .flows.desk import Desk, reply_metrics
 from .flows.returns import RemorseBatch
 from .insurance import MONTH_DAYS, Cover
 from .ledger import Ledger
+from .practices import Practices
 from .scenario import Scenario
 from .world import World
 
@@ -56,6 +58,7 @@ class Run(Books):
         self.desk = Desk(self.env, scenario.seller.support, scenario.market.start_weekday)
         self._sales = np.zeros(n + 1)
         self.cover = Cover(self, self._sales)
+        self.practices = Practices(self, n)
 
     # ---- the day loop -------------------------------------------------------------------------
     def days(self):
@@ -82,23 +85,34 @@ class Run(Books):
                 if d and d % MONTH_DAYS == 0:
                     self.cover.month_end(d)
                     account.month_end(d, self.cover.missing)
-                if account.suspended(d):
-                    account.lost_day(d, block, i)
-                    continue
-                n = int(block.orders[i])
-                h.orders[d] = n
-                h.mfn[d] = block.mfn[i]
-                h.shipped[d] += block.shipped[i]
-                h.late[d] += block.late_confirm[i]
-                h.tracked[d] += block.tracked[i]
-                self._sales[d] = block.sales[i]
+                    self.practices.month_end(d)
+                stop = account.stopped(d)  # the broadest channel scope stopped today, if any
+                if stop is not None:
+                    account.lost_day(d, block, i, stop)
+                    if stop == ACCOUNT:
+                        continue
+                n, self._sales[d], quiet_nf = account.open_day(d, block, i, stop)
                 self.counts["orders"] += n
-                self.cover.day()
-                quiet_nf = int(block.quiet_neg_feedback[i])
+                self.practices.trading_day(d, block, i, stop)
                 if quiet_nf:
                     self.counts["negative_feedback"] += quiet_nf
                     self.counts["odr_defects"] += quiet_nf
+                    self.practices.feedback_left(d + 0.5 + delay, quiet_nf)
                     h.add_bulk_defects(d + 0.5 + delay, d, quiet_nf)
+                if stop is not None:  # part of the channels stopped: only orders on the others are placed
+                    sells = account.sells
+                    for o in per_day[i]:
+                        if sells(o, stop):
+                            start(self, o)
+                    if self.vectorised:
+                        a = block.remorse
+                        for o in a.select((a.day == i) & account.sells_mask(a, stop)).orders():
+                            start(self, o)
+                    else:
+                        for o in remorse_orders[i]:
+                            if sells(o, stop):
+                                start(self, o)
+                    continue
                 for o in per_day[i]:
                     start(self, o)
                 if self.vectorised:
@@ -112,6 +126,7 @@ class Run(Books):
         if env.now < end:
             yield env.timeout(end - env.now)
         self.cover.close(end)
+        self.practices.close(end)
 
 
 def run_policy(scenario: Scenario, policy_name: str, seed: int, replication: int,
@@ -139,6 +154,7 @@ def run_policy(scenario: Scenario, policy_name: str, seed: int, replication: int
         metrics={
             **run.account.metrics(per_year),
             **run.cover.metrics(per_year),
+            **run.practices.metrics(per_year),
             **reply_metrics(run.reply_hours, run.counts["messages"]),
         },
     )

@@ -10,7 +10,10 @@ A store is an ordinary DuckDB database that users can open and query with SQL. I
                    (tidy; a NaN metric is stored as NULL).
 ``point_summary``  sweep_id, point_id, policy, metric, baseline, n, mean, ci_low, ci_high and, for every policy
                    but the baseline, the paired difference from it: delta_n, delta_mean, delta_ci_low,
-                   delta_ci_high, delta_pct (95% Student t intervals, as :func:`azsim.stats.mean_ci`).
+                   delta_ci_high, delta_pct, and the two levels over those delta_n replications,
+                   delta_baseline_mean and delta_policy_mean (so delta_baseline_mean + delta_mean =
+                   delta_policy_mean). 95% Student t intervals; the one definition of
+                   :func:`azsim.stats.paired_columns`, as ``compare`` and sweeps use it.
 
 Only one process can hold a store open at a time (DuckDB's file lock): a second writer, or a reader
 while a sweep is writing, gets a :class:`StoreError` naming the process that holds it. Each run is
@@ -18,7 +21,8 @@ written in its own transaction, so a batch killed anywhere leaves only whole run
 
 Money and count metrics that a run did not book (a ledger category never touched) are absent from
 ``metrics``; :meth:`Store.summarise` and :meth:`Store.run_values` count them as 0, exactly as
-:func:`azsim.compare` does, while other metrics (ODR, resolution days) stay missing.
+:func:`azsim.compare` does, while other metrics (ODR, compensation days) stay missing
+(:func:`azsim.stats.fill_missing`).
 """
 
 from __future__ import annotations
@@ -35,19 +39,17 @@ from pathlib import Path
 import duckdb
 import numpy as np
 import pandas as pd
-from scipy.special import stdtrit
 
 from . import __version__
+from .stats import PER_YEAR_PREFIXES as PER_YEAR_PREFIXES  # 0 when a run did not report them (one definition)
+from .stats import column_stats, missing_is_zero, paired_columns
 
 __all__ = ["SCHEMA_VERSION", "TABLES", "Store", "StoreError", "describe", "export", "load"]
 
 SCHEMA_VERSION = "1"
-LEVEL = 0.95
 TABLES = ("sweeps", "points", "runs", "metrics", "point_summary")
 """The tables :func:`load` and :func:`export` return, in this order (``meta`` is internal)."""
 
-PER_YEAR_PREFIXES = ("seller_cost", "amazon_cost", "insurer_cost", "buyer_uncompensated", "counts", "suspended_days")
-"""Metrics that are 0 when a run did not report them (kept equal to azsim.comparison._PER_YEAR_PREFIXES)."""
 
 _SCHEMA = """
 CREATE TABLE meta (key VARCHAR PRIMARY KEY, value VARCHAR);
@@ -67,8 +69,13 @@ CREATE TABLE metrics (
 CREATE TABLE point_summary (
     sweep_id VARCHAR NOT NULL, point_id INTEGER NOT NULL, policy VARCHAR NOT NULL, metric VARCHAR NOT NULL,
     baseline VARCHAR NOT NULL, n INTEGER NOT NULL, mean DOUBLE, ci_low DOUBLE, ci_high DOUBLE,
-    delta_n INTEGER, delta_mean DOUBLE, delta_ci_low DOUBLE, delta_ci_high DOUBLE, delta_pct DOUBLE);
+    delta_n INTEGER, delta_mean DOUBLE, delta_ci_low DOUBLE, delta_ci_high DOUBLE, delta_pct DOUBLE,
+    delta_baseline_mean DOUBLE, delta_policy_mean DOUBLE);
 """
+_SUMMARY_COLUMNS = ("sweep_id", "point_id", "policy", "metric", "baseline", "n", "mean", "ci_low", "ci_high",
+                    "delta_n", "delta_mean", "delta_ci_low", "delta_ci_high", "delta_pct", "delta_baseline_mean",
+                    "delta_policy_mean")
+
 # metrics has no primary key on purpose: an index over tens of millions of rows would live in RAM.
 # write_run keeps it duplicate-free through the runs primary key instead.
 
@@ -107,7 +114,7 @@ def _factors_json(point: dict) -> str:
 
 
 def _fill_zero(metric: str) -> bool:
-    return metric.startswith(PER_YEAR_PREFIXES)
+    return missing_is_zero(metric)
 
 
 class Store:
@@ -367,28 +374,32 @@ class Store:
                 "SELECT DISTINCT metric FROM metrics WHERE sweep_id = ? ORDER BY metric", [sweep_id]).fetchall()]
             counts = con.execute("SELECT point_id, count(*) FROM runs WHERE sweep_id = ? AND status = 'ok' "
                                  "GROUP BY point_id ORDER BY point_id", [sweep_id]).fetchall()
-            max_n = max((c for _, c in counts), default=0)
-            dof = np.arange(1, max(int(max_n), 2))
-            t_table = pd.DataFrame({"dof": dof.astype("int64"), "t": stdtrit(dof, 0.5 + LEVEL / 2)})
             met_table = pd.DataFrame({"metric": pd.Series(names, dtype=object),
                                       "fill_zero": pd.Series([_fill_zero(m) for m in names], dtype=bool)})
             order = [baseline] + [p for p in policies if p != baseline]
-            sql = _summary_sql(len(order))
+            sql = _values_sql(len(order))
             params = {"s": sweep_id, **{f"p{i}": p for i, p in enumerate(order)}}
-            con.register("_azsim_t", t_table)
             con.register("_azsim_met", met_table)
             con.begin()
             try:
+                con.execute("ALTER TABLE point_summary ADD COLUMN IF NOT EXISTS delta_baseline_mean DOUBLE")
+                con.execute("ALTER TABLE point_summary ADD COLUMN IF NOT EXISTS delta_policy_mean DOUBLE")
                 con.execute("DELETE FROM point_summary WHERE sweep_id = ?", [sweep_id])
                 if policies:
                     for lo, hi in _chunks(counts, max(1, _CHUNK_CELLS // max(1, len(names) * len(order)))):
-                        con.execute(sql, {**params, "lo": lo, "hi": hi})
+                        x = con.execute(sql, {**params, "lo": lo, "hi": hi}).df()
+                        rows = _summary_rows(x, sweep_id, order)
+                        con.register("_azsim_rows", rows)
+                        try:
+                            con.execute(f"INSERT INTO point_summary ({', '.join(_SUMMARY_COLUMNS)}) "
+                                        f"SELECT {', '.join(_SUMMARY_COLUMNS)} FROM _azsim_rows")
+                        finally:
+                            con.unregister("_azsim_rows")
                 con.commit()
             except BaseException:
                 _rollback(con)
                 raise
             finally:
-                con.unregister("_azsim_t")
                 con.unregister("_azsim_met")
 
     # ---- closing ------------------------------------------------------------------------------
@@ -441,44 +452,56 @@ def _chunks(counts: list[tuple[int, int]], max_runs: int) -> list[tuple[int, int
     return out
 
 
-def _summary_sql(k: int) -> str:
-    """The point_summary rows of points $lo..$hi for policies $p0 (the baseline) .. $p{k-1}.
-
-    One pass: the policies' values of each (point, replication, metric) side by side (money and
-    count metrics a run did not book filled with 0), aggregated per point and metric, then one
-    row per policy. No join of the metrics table with itself.
-    """
+def _values_sql(k: int) -> str:
+    """Values of points $lo..$hi for policies $p0 (the baseline) .. $p{k-1}, one row per (point,
+    metric, ok replication): point_id, metric, replication, x0 .. x{k-1}, money and count metrics a
+    run did not book filled with 0 (others NULL), ordered by point, metric and replication."""
     wide = ", ".join(f"max(value) FILTER (policy = $p{i}) AS v{i}" for i in range(k))
     filled = ", ".join(f"CASE WHEN k.fill_zero THEN coalesce(w.v{i}, 0.0) ELSE w.v{i} END AS x{i}" for i in range(k))
-    aggs = [f"count(x{i}) AS n{i}, avg(x{i}) AS m{i}, stddev_samp(x{i}) AS s{i}" for i in range(k)]
-    aggs += [f"count(x{i} - x0) AS dn{i}, avg(x{i} - x0) AS dm{i}, stddev_samp(x{i} - x0) AS ds{i}"
-             for i in range(1, k)]
-    selects = []
-    for i in range(k):
-        stat = (f"a.n{i}, a.m{i}, CASE WHEN a.n{i} >= 2 THEN a.m{i} - t.t * a.s{i} / sqrt(a.n{i}) END, "
-                f"CASE WHEN a.n{i} >= 2 THEN a.m{i} + t.t * a.s{i} / sqrt(a.n{i}) END")
-        if i == 0:
-            delta, join = "NULL, NULL, NULL, NULL, NULL", ""
-        else:
-            delta = (f"a.dn{i}, a.dm{i}, CASE WHEN a.dn{i} >= 2 THEN a.dm{i} - td.t * a.ds{i} / sqrt(a.dn{i}) END, "
-                     f"CASE WHEN a.dn{i} >= 2 THEN a.dm{i} + td.t * a.ds{i} / sqrt(a.dn{i}) END, "
-                     f"CASE WHEN a.dm{i} IS NOT NULL AND a.m0 IS NOT NULL AND a.m0 <> 0 "
-                     f"THEN 100.0 * a.dm{i} / abs(a.m0) END")
-            join = f" LEFT JOIN _azsim_t td ON td.dof = a.dn{i} - 1"
-        selects.append(f"SELECT $s, a.point_id, $p{i}, a.metric, $p0, {stat}, {delta} "
-                       f"FROM a LEFT JOIN _azsim_t t ON t.dof = a.n{i} - 1{join}")
     return f"""
-INSERT INTO point_summary
 WITH ok AS (SELECT point_id, replication FROM runs
             WHERE sweep_id = $s AND status = 'ok' AND point_id BETWEEN $lo AND $hi),
 w AS (SELECT point_id, replication, metric, {wide} FROM metrics
-      WHERE sweep_id = $s AND point_id BETWEEN $lo AND $hi GROUP BY point_id, replication, metric),
-x AS (SELECT ok.point_id, k.metric, {filled}
-      FROM ok CROSS JOIN _azsim_met k
-      LEFT JOIN w ON w.point_id = ok.point_id AND w.replication = ok.replication AND w.metric = k.metric),
-a AS MATERIALIZED (SELECT point_id, metric, {", ".join(aggs)} FROM x GROUP BY point_id, metric)
-{" UNION ALL ".join(selects)}
+      WHERE sweep_id = $s AND point_id BETWEEN $lo AND $hi GROUP BY point_id, replication, metric)
+SELECT ok.point_id, k.metric, ok.replication, {filled}
+FROM ok CROSS JOIN _azsim_met k
+LEFT JOIN w ON w.point_id = ok.point_id AND w.replication = ok.replication AND w.metric = k.metric
+ORDER BY ok.point_id, k.metric, ok.replication
 """
+
+
+def _summary_rows(x: pd.DataFrame, sweep_id: str, order: list[str]) -> pd.DataFrame:
+    """point_summary rows from :func:`_values_sql`'s values: levels by :func:`azsim.stats.column_stats`,
+    paired differences by :func:`azsim.stats.paired_columns` (the definitions ``compare`` uses)."""
+    if x.empty:
+        return pd.DataFrame({c: [] for c in _SUMMARY_COLUMNS})
+    keys = ["point_id", "metric"]
+    grouped = x.groupby(keys, sort=False)
+    g = grouped.ngroup().to_numpy()
+    r = grouped.cumcount().to_numpy()
+    first = x.drop_duplicates(keys)  # one row per group, in group order (x is sorted by point and metric)
+    shape = (int(r.max()) + 1, int(g.max()) + 1)
+    arrays = []
+    for i in range(len(order)):
+        a = np.full(shape, np.nan)
+        a[r, g] = x[f"x{i}"].to_numpy(dtype=float)
+        arrays.append(a)
+    frames = []
+    nan = np.full(shape[1], np.nan)
+    for i, policy in enumerate(order):
+        n, mean, lo, hi = column_stats(arrays[i])
+        if i == 0:
+            d = {"n": nan, "mean": nan, "ci_low": nan, "ci_high": nan, "pct": nan, "base_mean": nan,
+                 "other_mean": nan}
+        else:
+            d = paired_columns(arrays[0], arrays[i])
+        frames.append(pd.DataFrame({
+            "sweep_id": sweep_id, "point_id": first["point_id"].to_numpy(), "policy": policy,
+            "metric": first["metric"].to_numpy(), "baseline": order[0], "n": n, "mean": mean, "ci_low": lo,
+            "ci_high": hi, "delta_n": pd.array(d["n"] if i else [None] * shape[1], dtype="Int64"),
+            "delta_mean": d["mean"], "delta_ci_low": d["ci_low"], "delta_ci_high": d["ci_high"],
+            "delta_pct": d["pct"], "delta_baseline_mean": d["base_mean"], "delta_policy_mean": d["other_mean"]}))
+    return pd.concat(frames, ignore_index=True)
 
 
 # ---- whole-store functions (the CLI's `azsim results`) --------------------------------------------

@@ -29,7 +29,7 @@ from .comparison import run_replication
 from .executors import make_executor
 from .experiments import SweepSpec
 from .scenario import Scenario
-from .stats import SequentialRule
+from .stats import SequentialRule, column_stats, paired_columns
 
 __all__ = ["Task", "run_task", "run_sweep", "SweepResult", "run_sensitivity", "SensitivityReport", "point_outputs",
            "PRECISION_METRIC"]
@@ -168,17 +168,24 @@ def _run_auto(spec: SweepSpec, store, execute, result: SweepResult, policies: li
 
 
 def point_outputs(store, sweep_id: str, metric: str, policies: list[str]):
-    """Per design point: the mean over replications of the paired change ``policies[1] - policies[0]``
-    of ``metric`` (or of the metric itself with a single policy), as a numpy array by point id."""
-    base = store.run_values(sweep_id, metric, policies[0]).rename(columns={"value": "b"})
-    if len(policies) > 1:
-        other = store.run_values(sweep_id, metric, policies[1]).rename(columns={"value": "p"})
-        both = base.merge(other, on=["point_id", "replication"], how="outer").fillna(0.0)
-        both["y"] = both["p"] - both["b"]
-    else:
-        both = base.assign(y=base["b"])
-    means = both.groupby("point_id")["y"].mean()
-    return np.array([means.get(i, np.nan) for i in range(int(means.index.max()) + 1)] if len(means) else [])
+    """Per design point: the mean paired change ``policies[1] - policies[0]`` of ``metric`` (or the
+    mean of the metric itself with a single policy), as a numpy array by point id (NaN where
+    undefined). The paired change is :func:`azsim.stats.paired_columns`, the definition ``compare``
+    and the store's ``point_summary`` use: money and counts a run did not book are 0, other
+    metrics are paired over the replications where both policies have a value."""
+    base = store.run_values(sweep_id, metric, policies[0])
+    if not len(base):
+        return np.array([])
+    points = int(base["point_id"].max()) + 1
+
+    def by_point(frame):
+        wide = frame.pivot(index="replication", columns="point_id", values="value")
+        return wide.reindex(columns=range(points)).to_numpy(dtype=float)
+
+    if len(policies) == 1:
+        return column_stats(by_point(base))[1]
+    other = store.run_values(sweep_id, metric, policies[1])
+    return paired_columns(by_point(base), by_point(other))["mean"]
 
 
 @dataclass

@@ -13,7 +13,8 @@ The world is generated lazily in blocks of :data:`BLOCK_DAYS` days and is a pure
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
 import numpy as np
 from scipy.special import ndtri
@@ -111,9 +112,10 @@ _S_CATEGORY = 55  # which product category an order is in (valid-tracking restri
 class Order:
     """One order with an incident, and everything random about it."""
 
-    __slots__ = ("id", "t", "day", "kind", "price", "paid", "fee", "fba", "tracked", "confirm", "amount", "pos", "u")
+    __slots__ = ("id", "t", "day", "kind", "price", "paid", "fee", "fba", "tracked", "confirm", "amount", "pos", "u",
+                 "category_hit")
 
-    def __init__(self, id, t, day, kind, price, paid, fee, fba, tracked, confirm, amount, pos, u):
+    def __init__(self, id, t, day, kind, price, paid, fee, fba, tracked, confirm, amount, pos, u, category_hit=False):
         self.id = id
         self.t = t  # order time, days from the start
         self.day = day
@@ -127,9 +129,28 @@ class Order:
         self.amount = amount  # PD/PI harm or fraudulent claim amount (0 otherwise)
         self.pos = pos  # where the incident uniform fell inside its type's slot, in [0, rate)
         self.u = u  # list of decision uniforms, indexed by D
+        # seller-fulfilled and in the categories a valid-tracking restriction stops (stream _S_CATEGORY)
+        self.category_hit = category_hit
 
     def __repr__(self) -> str:
         return f"Order(id={self.id}, t={self.t:.3f}, kind={self.kind})"
+
+
+@dataclass
+class DayTotals:
+    """Per-day totals of one part of a block's orders (a channel, or the restricted categories)."""
+
+    orders: np.ndarray
+    sales: np.ndarray
+    margin: np.ndarray
+    fees: np.ndarray
+    shipped: np.ndarray
+    late_confirm: np.ndarray
+    tracked: np.ndarray
+    quiet_neg_feedback: np.ndarray
+
+
+_TOTAL_FIELDS = ("orders", "sales", "margin", "fees", "shipped", "late_confirm", "tracked", "quiet_neg_feedback")
 
 
 @dataclass
@@ -148,6 +169,25 @@ class Block:
     quiet_neg_feedback: np.ndarray  # negative feedback on orders without an incident
     incidents: list[list[Order]]  # per day, in time order; buyer-remorse returns excluded
     remorse: OrderArrays  # buyer-remorse returns (the commonest incident), as arrays
+    # computes the totals of a part of the orders on first use (they are needed only on restricted days)
+    part_totals: Callable[[str], DayTotals] | None = field(default=None, repr=False, compare=False)
+    _parts: dict = field(default_factory=dict, repr=False, compare=False)
+
+    @property
+    def seller_fulfilled(self) -> DayTotals:
+        """The same totals over seller-fulfilled orders only (an MFN deactivation stops these)."""
+        return self._part("seller_fulfilled")
+
+    @property
+    def restricted_categories(self) -> DayTotals:
+        """The same totals over the seller-fulfilled orders in the categories a valid-tracking
+        restriction stops (``Order.category_hit``)."""
+        return self._part("restricted_categories")
+
+    def _part(self, name: str) -> DayTotals:
+        if name not in self._parts:
+            self._parts[name] = self.part_totals(name)
+        return self._parts[name]
 
 
 @dataclass
@@ -168,6 +208,7 @@ class OrderArrays:
     amount: np.ndarray
     pos: np.ndarray
     u: np.ndarray  # (orders, D.N) decision uniforms
+    category_hit: np.ndarray  # seller-fulfilled, in the categories a valid-tracking restriction stops
 
     def __len__(self) -> int:
         return len(self.id)
@@ -181,14 +222,15 @@ class OrderArrays:
         cols = zip(
             self.id.tolist(), self.t.tolist(), self.day.tolist(), self.kind.tolist(), self.price.tolist(),
             self.paid.tolist(), self.fee.tolist(), self.fba.tolist(), self.tracked.tolist(),
-            self.confirm.tolist(), self.amount.tolist(), self.pos.tolist(), self.u.tolist(), strict=True,
+            self.confirm.tolist(), self.amount.tolist(), self.pos.tolist(), self.u.tolist(),
+            self.category_hit.tolist(), strict=True,
         )
-        return [Order(oid, ti, first + ld, KINDS[k], pr, pa, fe, fb, tr, co, am, po, uu)
-                for oid, ti, ld, k, pr, pa, fe, fb, tr, co, am, po, uu in cols]
+        return [Order(oid, ti, first + ld, KINDS[k], pr, pa, fe, fb, tr, co, am, po, uu, ch)
+                for oid, ti, ld, k, pr, pa, fe, fb, tr, co, am, po, uu, ch in cols]
 
 
 _ARRAY_FIELDS = (
-    "id", "t", "day", "kind", "price", "paid", "fee", "fba", "tracked", "confirm", "amount", "pos", "u",
+    "id", "t", "day", "kind", "price", "paid", "fee", "fba", "tracked", "confirm", "amount", "pos", "u", "category_hit",
 )
 
 
@@ -262,23 +304,63 @@ class World:
         late = from_stock & (confirm > 1.0)
         unit_cost = np.where(fba, m.fba_fee, m.shipping_cost)
         margin = paid - fee - price * m.cogs_share - unit_cost
+        hit_share = s.account_health.valid_tracking.affected_share
 
-        def per_day(x):
-            return np.bincount(local_day, weights=x, minlength=nd)
+        def category_hit(idx: np.ndarray) -> np.ndarray:
+            """Orders ``idx`` are seller-fulfilled and in the categories a valid-tracking restriction
+            stops: a fixed per-order uniform, so every policy and restriction sees the same orders there."""
+            hit = mfn[idx]
+            if 0.0 < hit_share < 1.0:
+                hit = hit.copy()
+                hit[hit] = rng.uniforms(key, ids[idx][hit], _S_CATEGORY) < hit_share
+            elif hit_share <= 0.0:  # none (all: every seller-fulfilled order); no draw needed, the same result
+                hit = np.zeros(len(hit), dtype=bool)
+            return hit
+
+        def totals(part: np.ndarray | None) -> DayTotals:
+            """Per-day totals of the orders in ``part`` (None: all orders)."""
+            if part is not None and not part.any():
+                zero = np.zeros(nd)
+                return DayTotals(*(zero for _ in _TOTAL_FIELDS))
+            day = local_day if part is None else local_day[part]
+
+            def count(mask: np.ndarray) -> np.ndarray:
+                return np.bincount(day[mask], minlength=nd)
+
+            def total(x: np.ndarray) -> np.ndarray:
+                return np.bincount(day, weights=x if part is None else x[part], minlength=nd)
+
+            def sub(mask: np.ndarray) -> np.ndarray:
+                return mask if part is None else mask[part]
+
+            return DayTotals(
+                orders=counts if part is None else np.bincount(day, minlength=nd),
+                sales=total(paid), margin=total(margin), fees=total(fee),
+                shipped=count(sub(from_stock)), late_confirm=count(sub(late)),
+                tracked=count(sub(tracked & from_stock)), quiet_neg_feedback=count(sub(negfb)),
+            )
+
+        whole = totals(None)
+
+        def part_totals(name: str) -> DayTotals:
+            if name == "seller_fulfilled":
+                return whole if not fba.any() else totals(mfn)
+            return totals(category_hit(np.arange(n)))
 
         block = Block(
             first_day=first,
             orders=counts,
-            sales=per_day(paid),
-            margin=per_day(margin),
-            fees=per_day(fee),
+            sales=whole.sales,
+            margin=whole.margin,
+            fees=whole.fees,
             mfn=np.bincount(local_day[mfn], minlength=nd),
-            shipped=np.bincount(local_day[from_stock], minlength=nd),
-            late_confirm=np.bincount(local_day[late], minlength=nd),
-            tracked=np.bincount(local_day[tracked & from_stock], minlength=nd),
-            quiet_neg_feedback=np.bincount(local_day[negfb], minlength=nd),
+            shipped=whole.shipped,
+            late_confirm=whole.late_confirm,
+            tracked=whole.tracked,
+            quiet_neg_feedback=whole.quiet_neg_feedback,
             incidents=[[] for _ in range(nd)],
             remorse=None,  # set below
+            part_totals=part_totals,
         )
         sel = np.flatnonzero(~quiet)
         u = rng.uniform_matrix(key, ids[sel], D.N)
@@ -288,6 +370,7 @@ class World:
         incident = OrderArrays(
             first, ids[sel], t[sel], local_day[sel], kind[sel], price[sel], np.round(paid[sel], 2),
             np.round(fee[sel], 2), fba[sel], tracked[sel], confirm[sel], np.where(is_harm, amount, 0.0), pos[sel], u,
+            category_hit(sel),
         )
         remorse = incident.kind == KIND_INDEX["remorse_return"]
         block.remorse = incident.select(remorse)

@@ -7,6 +7,7 @@ import copy
 import pandas as pd
 
 import azsim
+from azsim.practices import PRACTICE_COST_CATEGORIES
 from azsim.simulate import RunResult, run_policy
 from azsim.world import World
 
@@ -27,6 +28,12 @@ ZERO_INCIDENTS = {
 """Every per-order incident rate at zero (fraud attempts are zeroed per policy)."""
 
 QUIET_POLICY = {"fraud_attempt_rate": 0.0}
+
+NO_ACCOUNT_ACTIONS = {
+    rule: {"action_probability": 0.0}
+    for rule in ("odr", "late_shipment", "cancel", "valid_tracking", "insurance_missing")
+}
+"""Account health measured but never acted on (no suspension or restriction of any kind)."""
 
 
 def deep_merge(base: dict, extra: dict) -> dict:
@@ -50,7 +57,7 @@ def make_scenario(extra: dict | None = None, policies: dict | None = None, **top
         "horizon_days": 120,
         "market": {"orders_per_day": 50.0},
         "incidents": ZERO_INCIDENTS,
-        "account_health": {"suspension_probability": 0.0, "uninsured_suspension_probability": 0.0},
+        "account_health": NO_ACCOUNT_ACTIONS,
         "seller": {"insurance": {"carry": "never"}},
     }
     data = deep_merge(base, extra or {})
@@ -92,8 +99,10 @@ def claims_of(result: RunResult, kind: str = "atoz") -> list:
     return [c for c in result.claims if c.kind == kind]
 
 
-def seller_cost(result: RunResult, exclude: tuple[str, ...] = ("insurance_premium",)) -> float:
-    """The seller's net cost in dollars, without the named categories."""
+def seller_cost(result: RunResult,
+                exclude: tuple[str, ...] = ("insurance_premium", *PRACTICE_COST_CATEGORIES)) -> float:
+    """The seller's net cost in dollars, without the named categories (by default the premium and
+    what the practices cost, which every seller pays with or without incidents)."""
     return round(sum(v for k, v in result.ledger.cost("seller").items() if k not in exclude), 2)
 
 

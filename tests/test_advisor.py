@@ -6,9 +6,12 @@ import json
 
 import numpy as np
 import pytest
+from conftest import NO_ACCOUNT_ACTIONS
 
 import azsim
 from azsim.advisor import PRACTICES, advise, insurance_answer, practice_moves
+from azsim.insurance import expected_insured_loss, risk_premium
+from azsim.stats import mean_ci
 
 SEED = 20210901
 REPS = 8
@@ -26,7 +29,7 @@ def short_scenario(seller: dict | None = None, **top) -> azsim.Scenario:
         "name": "advisor-test",
         "horizon_days": 120,
         "incidents": {"product_safety": 0.002},
-        "account_health": {"suspension_probability": 0.0, "uninsured_suspension_probability": 0.0},
+        "account_health": NO_ACCOUNT_ACTIONS,
         "seller": seller or {},
         **top,
     }
@@ -52,7 +55,8 @@ def test_practice_at_its_good_level_saves_exactly_zero_and_ranks_last(scenario, 
     rows = advice.practices[advice.practices["practice"] == "tracking_at_once"]
     assert sorted(rows["policy"]) == ["new", "old"]
     for _, row in rows.iterrows():
-        assert (row["saving_mean"], row["saving_ci_low"], row["saving_ci_high"]) == (0.0, 0.0, 0.0)
+        for name in ("saving", "gross_saving", "practice_cost"):
+            assert (row[f"{name}_mean"], row[f"{name}_ci_low"], row[f"{name}_ci_high"]) == (0.0, 0.0, 0.0)
     assert (rows["rank"] == len(PRACTICES)).all()
     assert advice.ranking[-1] == "tracking_at_once"
 
@@ -67,6 +71,21 @@ def test_clearly_bad_practice_ranks_first_with_a_positive_saving(advice):
     assert (ranks["min"] == ranks["max"]).all() and sorted(ranks["min"]) == [1, 2, 3, 4, 5]
 
 
+def test_a_second_support_person_costs_its_rostered_wages():
+    """Staff are paid for rostered hours: the advisor's practice cost of a second person is its wages."""
+    support = {"staff": 1, "work_days_per_week": 7, "open_hour": 9.0, "close_hour": 13.0, "wage_per_hour": 20.0}
+    sc = short_scenario({"messages": {"reply_rate": 0.99}, "support": support})
+    assert practice_moves(sc, "reply_to_messages") == {"seller.support.staff": (1, 2)}
+    adv = advise(sc, replications=2, seed=SEED)
+    rows = adv.practices.set_index(["practice", "policy"])
+    wages = 1 * 4.0 * 20.0 * 120 * 365 / 120  # one more person, 4 h a day, every day, per year
+    for policy in ("old", "new"):
+        row = rows.loc[("reply_to_messages", policy)]
+        assert row["practice_cost_mean"] == pytest.approx(wages, abs=0.01)
+        assert row["saving_mean"] == pytest.approx(row["gross_saving_mean"] - wages, abs=0.01)
+        assert row["saving_ci_high"] < 0  # a second person for this inbox does not pay for itself
+
+
 def test_savings_are_paired_differences_of_the_simulation(scenario, advice):
     base = azsim.compare(scenario, replications=REPS, seed=SEED)
     better = azsim.compare(scenario.with_overrides({"seller.listing_accuracy": 0.95}), replications=REPS, seed=SEED)
@@ -79,13 +98,19 @@ def test_savings_are_paired_differences_of_the_simulation(scenario, advice):
     np.testing.assert_array_equal(same.values("old", "seller_cost.total"), base.values("old", "seller_cost.total"))
 
 
-def test_insurance_breakeven(advice):
+def test_insurance_breakeven(scenario, advice):
     ins = advice.insurance.set_index("policy")
     assert list(advice.insurance["policy"]) == ["old", "new"]
+    covered = scenario.with_overrides({"seller.insurance.carry": "always"})
     for policy in ("old", "new"):
         row = ins.loc[policy]
         assert row["breakeven_premium_mean"] > 0
-        assert row["premium_mean"] == pytest.approx(1200.0, abs=0.05)  # $1,200 a year, booked monthly in cents
+        # the premium paid is the risk price of this seller under the policy (one policy year in 120 days),
+        # booked monthly in cents
+        expected = expected_insured_loss(covered, covered.policies[policy])
+        assert row["expected_insured_loss"] == pytest.approx(expected)
+        assert row["premium_mean"] == pytest.approx(risk_premium(covered, covered.policies[policy]), abs=0.08)
+        assert row["premium_mean"] == pytest.approx(500.0 + 1.45 * expected, abs=0.08)
         # insured - uninsured = premium - break-even, to the cent
         lhs = row["cost_insured_mean"] - row["cost_uninsured_mean"]
         assert lhs == pytest.approx(row["premium_mean"] - row["breakeven_premium_mean"], abs=0.005)
@@ -97,8 +122,9 @@ def test_insurance_breakeven(advice):
 
 def test_at_the_breakeven_premium_both_choices_cost_the_same(scenario, advice):
     breakeven = float(advice.insurance.set_index("policy").loc["new", "breakeven_premium_mean"])
-    again = insurance_answer(scenario.with_overrides({"seller.insurance.premium_per_year": breakeven}),
-                             replications=REPS, seed=SEED).set_index("policy").loc["new"]
+    quote = {"seller.insurance.pricing": "fixed", "seller.insurance.premium_per_year": breakeven}
+    again = insurance_answer(scenario.with_overrides(quote), replications=REPS, seed=SEED)
+    again = again.set_index("policy").loc["new"]
     assert again["breakeven_premium_mean"] == pytest.approx(breakeven, abs=0.05)  # not a function of the premium
     # equal up to the cent rounding of the premium's monthly bookings (<= 5 x half a cent, x 365/120 per year)
     assert again["cost_insured_mean"] == pytest.approx(again["cost_uninsured_mean"], abs=0.08)
@@ -111,9 +137,16 @@ def test_report_and_json(advice):
     assert d["practices"][-1]["changes"] == {}
     assert d["practices"][0]["changes"] == {"seller.listing_accuracy": {"from": 0.0, "to": 0.95}}
     assert set(d["insurance"]) == {"old", "new"}
+    first = d["practices"][0]
+    assert first["net_saving"] == first["saving"] and set(first["net_saving"]) == {"old", "new"}
+    assert set(first["gross_saving"]) == set(first["practice_cost"]) == {"old", "new"}
+    assert set(first["policy_effect"]) == {"new"}  # against the baseline, old
+    assert d["baseline"] == "old" and "support_wages" in d["practice_cost_categories"]
     text = advice.format()
     assert "Keep listings accurate" in text and "already at the good level" in text
-    assert text.index("saving under new") < text.index("saving under old")
+    assert "gross saving" in text and "practice cost" in text and "policy effect vs old" in text
+    assert text.index("  under new") < text.index("  under old")
+    assert "minutes worked" not in text
     assert text.count("Under new:") == 1 and text.count("Under old:") == 1
 
 
@@ -126,16 +159,24 @@ class FakeComparison:
     def __init__(self, scenario: azsim.Scenario, replications: int):
         s = scenario.seller
         shift = np.arange(replications, dtype=float)
-        cost = (1000 * (1 - s.listing_accuracy) + 500 * (1 - s.packaging_quality)
-                + 300 * s.messages.reply_rate + 100 * s.returns.refund_delay_days)
+        # what the practices cost: weekend cover adds wages, better packing costs more per order
+        self.practice = {"support_wages": 1000.0 * s.support.staff * s.support.work_days_per_week / 5,
+                         "packaging": 400.0 * s.packaging_quality}
+        cost = (500 * (1 - s.packaging_quality) + 300 * s.messages.reply_rate + 100 * s.returns.refund_delay_days
+                + sum(self.practice.values()))
+        # bad listings cost more under new, by a different amount in each replication (a policy effect)
+        listings = {"old": 1000 * (1 - s.listing_accuracy) * (1 + 0.1 * shift),
+                    "new": 1500 * (1 - s.listing_accuracy) * (1 + 0.2 * shift)}
         insured = s.insurance.carry == "always"
         self.premium = s.insurance.premium_per_year if insured else 0.0
-        self.cost = {"old": cost + shift + self.premium + (0 if insured else 400),
-                     "new": cost + 2 * shift + self.premium + (0 if insured else 900)}
+        self.cost = {"old": cost + listings["old"] + shift + self.premium + (0 if insured else 400),
+                     "new": cost + listings["new"] + 2 * shift + self.premium + (0 if insured else 900)}
 
     def values(self, policy, metric):
         if metric == "seller_cost.by_category.insurance_premium":
             return np.full(len(self.cost[policy]), self.premium)
+        if metric.startswith("seller_cost.by_category."):  # a practice cost, or a category never booked here
+            return np.full(len(self.cost[policy]), self.practice.get(metric.rsplit(".", 1)[1], 0.0))
         assert metric == "seller_cost.total"
         return self.cost[policy]
 
@@ -152,11 +193,31 @@ def test_arithmetic_ranking_and_one_run_per_distinct_scenario():
 
     adv = advise(sc, replications=3, seed=7, run=run)
     assert len(calls) == len(set(calls)) == 1 + 4 + 1  # base (= insured) + 4 practices that move + uninsured
-    sav = adv.practices.set_index(["practice", "policy"])["saving_mean"]
-    assert sav[("accurate_listings", "new")] == pytest.approx(1000 * 0.45)
-    assert sav[("packaging_and_stock", "old")] == pytest.approx(500 * 0.05)
-    assert sav[("reply_to_messages", "new")] == pytest.approx(-300 * 0.04)  # costs money in this stand-in
+    rows = adv.practices.set_index(["practice", "policy"])
+    sav = rows["saving_mean"]
+    assert sav[("accurate_listings", "new")] == pytest.approx(1500 * 0.45 * 1.2)  # mean of 1 + 0.2 x (0, 1, 2)
+    assert sav[("accurate_listings", "old")] == pytest.approx(1000 * 0.45 * 1.1)
     assert sav[("returns_on_time", "new")] == pytest.approx(100 * 1.0)
+    # gross saving before the practice's own cost; the cost; net = gross - cost
+    pack = rows.loc[("packaging_and_stock", "old")]
+    assert pack["gross_saving_mean"] == pytest.approx(500 * 0.05)
+    assert pack["practice_cost_mean"] == pytest.approx(400 * 0.05)
+    assert pack["saving_mean"] == pytest.approx(500 * 0.05 - 400 * 0.05)
+    reply = rows.loc[("reply_to_messages", "new")]
+    assert reply["practice_cost_mean"] == pytest.approx(1000 * 3 * (7 - 5) / 5)  # weekend cover for 3 staff
+    assert reply["gross_saving_mean"] == pytest.approx(-300 * 0.04)  # answering more costs money in this stand-in
+    assert reply["saving_mean"] == pytest.approx(-300 * 0.04 - 1200)
+    for _, row in adv.practices.iterrows():
+        assert row["saving_mean"] == pytest.approx(row["gross_saving_mean"] - row["practice_cost_mean"])
+    # the policy effect: net saving under new - under old, paired per replication, with its CI
+    effect = 0.45 * (1500 * (1 + 0.2 * np.arange(3.0)) - 1000 * (1 + 0.1 * np.arange(3.0)))
+    m, (lo, hi) = mean_ci(effect)
+    row = rows.loc[("accurate_listings", "new")]
+    assert (row["policy_effect_mean"], row["policy_effect_ci_low"], row["policy_effect_ci_high"]) == pytest.approx(
+        (m, lo, hi))
+    assert hi - lo > 1  # a spread over replications, not a constant
+    assert np.isnan(rows.loc[("accurate_listings", "old"), "policy_effect_mean"])  # the baseline has none
+    assert rows.loc[("packaging_and_stock", "new"), "policy_effect_mean"] == pytest.approx(0.0)
     # negative saving still ranks above "nothing to change"
     assert adv.ranking == ["accurate_listings", "returns_on_time", "packaging_and_stock", "reply_to_messages",
                            "tracking_at_once"]

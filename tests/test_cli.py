@@ -23,7 +23,7 @@ def test_compare_prints_the_table(capsys):
     rc = main(["compare", str(ROOT / "scenarios/default.yaml"), "-r", "3", "-q", *SMALL])
     out = capsys.readouterr().out
     assert rc == 0
-    for label in ("Seller cost ($/yr)", "Amazon cost ($/yr)", "Insurer cost ($/yr)", "Buyers' uncompensated loss",
+    for label in ("Seller cost (USD/yr)", "Amazon cost (USD/yr)", "Insurer cost (USD/yr)", "Buyers' uncompensated loss",
                   "A-to-z claims", "ODR, mean (%)", "95% CI", "new - old"):
         assert label in out
 

@@ -18,7 +18,7 @@ def small() -> Comparison:
 
 
 def _is_stat(node, delta=False):
-    keys = {"mean", "ci95", "pct"} if delta else {"mean", "ci95"}
+    keys = {"mean", "ci95", "pct", "n", "baseline_mean", "policy_mean"} if delta else {"mean", "ci95"}
     return isinstance(node, dict) and set(node) == keys
 
 
@@ -57,6 +57,7 @@ def test_json_policy_contract(small):
         assert _is_stat(pol["odr"]["mean"]) and _is_stat(pol["odr"]["max"])
         assert _is_stat(pol["suspended_days"])
         assert _is_stat(pol["resolution_days"]["all"])
+        assert _is_stat(pol["compensation_days"]["all"]["p90"])
     for leaf in _leaves(d["delta"]):
         assert _is_stat(leaf, delta=True)
     ci = d["policies"]["old"]["seller_cost"]["total"]["ci95"]
@@ -77,10 +78,10 @@ def test_delta_is_the_paired_difference(small):
 
 def test_summary_frame(small):
     table = small.summary()
-    assert "Seller cost ($/yr)" in table.index
+    assert "Seller cost (USD/yr)" in table.index
     assert {"old", "new", "new-old", "new-old ci95 low", "new-old ci95 high", "new-old change %"} <= set(table.columns)
-    assert table.loc["Seller cost ($/yr)", "new-old"] == pytest.approx(
-        table.loc["Seller cost ($/yr)", "new"] - table.loc["Seller cost ($/yr)", "old"], abs=1e-3)
+    assert table.loc["Seller cost (USD/yr)", "new-old"] == pytest.approx(
+        table.loc["Seller cost (USD/yr)", "new"] - table.loc["Seller cost (USD/yr)", "old"], abs=1e-3)
 
 
 def test_different_seeds_differ_and_one_replication_has_no_ci():

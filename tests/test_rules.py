@@ -23,6 +23,7 @@ from conftest import (
 )
 
 from azsim.account import Health
+from azsim.practices import PRACTICE_COST_CATEGORIES
 from azsim.rng import exponential
 from azsim.scenario import AccountHealth
 from azsim.simulate import Run, refund_admin_fee
@@ -318,7 +319,7 @@ def test_insured_seller_with_prompt_proof_pays_nothing_back():
 
 
 def test_insured_seller_without_timely_proof_reimburses_amazon():
-    s = _insured_small_claims(1e9)
+    s = _insured_small_claims(36_500.0)  # 100 years on average: never in time
     res = run(s)
     claims = claims_of(res, "pdpi")
     assert len(claims) > 100
@@ -361,8 +362,10 @@ def test_insurance_proof_days_is_read_from_the_policy():
 # ================================================================================================
 # 5. Order Defect Rate over a 60-day window
 # ================================================================================================
-def _health(horizon=300, per_day=10.0, **rules):
-    h = Health(AccountHealth(**rules), horizon)
+def _health(horizon=300, per_day=10.0, min_orders=100, odr_window_days=60, min_events=0):
+    rule = {"min_orders": min_orders, "min_events": min_events}
+    h = Health(AccountHealth(odr={**rule, "window_days": odr_window_days}, late_shipment=rule, cancel=rule,
+                             valid_tracking=rule), horizon)
     h.orders[:] = per_day
     h.mfn[:] = per_day
     h.tracked[:] = per_day
@@ -403,14 +406,28 @@ def test_metrics_not_enforced_below_min_orders():
     for i in range(30):
         h.add_defect(1.0 + i, i, i)
     m = h.metrics(60)
-    assert math.isnan(m["odr"]) and math.isnan(m["cancel_rate"])
-    assert h.breached(m) == []
+    assert math.isnan(m["odr"]) and math.isnan(m["cancel"])
+    assert h.breached(60) == []
     h2 = _health(per_day=1.0, min_orders=50)
     for i in range(30):
         h2.add_defect(1.0 + i, i, i)
     m2 = h2.metrics(60)
     assert m2["odr"] == pytest.approx(0.5)
-    assert h2.breached(m2) == ["odr"]
+    assert h2.breached(60) == ["odr"]
+
+
+def test_breach_needs_min_events():
+    h = _health(per_day=10.0, min_orders=100, min_events=3)
+    h.add_defect(1.0, 1, 1)
+    h.add_defect(2.0, 2, 2)
+    assert h.metrics(60)["odr"] == pytest.approx(2 / 600)  # under 1%; and only 2 defects
+    h3 = _health(per_day=1.0, min_orders=50, min_events=3)  # 60 orders: 2 defects = 3.3%, still only 2 events
+    h3.add_defect(1.0, 1, 1)
+    h3.add_defect(2.0, 2, 2)
+    assert h3.metrics(60)["odr"] == pytest.approx(2 / 60)
+    assert h3.breached(60) == []
+    h3.add_defect(3.0, 3, 3)
+    assert h3.breached(60) == ["odr"]
 
 
 def _odr_scenario(rate):
@@ -420,7 +437,7 @@ def _odr_scenario(rate):
         buyers={"contact_seller_first": 0.0, "escalate_to_atoz": 1.0, "chargeback": 0.0},
         seller={"tracking": {"upload_rate": 1.0, "upload_delay_days": 0.01, "buy_shipping_share": 0.0},
                 "claims": {"response_rate": 0.0}},
-        account_health={"suspension_probability": 1.0},
+        account_health={"odr": {"action_probability": 1.0}},
         policies={"new": {"info_request_rate": 0.0, "review_grant_rate": {"item_not_received": 1.0}}},
     )
 
@@ -490,7 +507,8 @@ def test_no_incidents_no_money_moves_but_premiums():
         res = run(s, pol)
         assert res.claims == []
         cats = set(frame(res)["category"])
-        assert cats == {"insurance_premium"}  # 50 orders x $30 a day: insurance is required
+        # 50 orders x $30 a day: insurance is required; the practices cost what they cost (azsim/practices.py)
+        assert cats == {"insurance_premium", *PRACTICE_COST_CATEGORIES}
         assert seller_cost(res) == 0.0
         assert res.counts["suspensions"] == 0
         assert res.counts["odr_defects"] == 0
@@ -569,7 +587,7 @@ def _oos(handling, rate=0.05, **extra):
         buyers={"late_question_rate": 0.0, "escalate_to_atoz": 1.0, "chargeback": 0.0},
         seller={"out_of_stock": {"handling": handling, "restock_days": 30.0},
                 "tracking": {"upload_delay_days": 0.01}},
-        account_health={"min_orders": 10},
+        account_health={"late_shipment": {"min_orders": 10}, "cancel": {"min_orders": 10}},
         **extra,
     )
 
@@ -623,7 +641,9 @@ def _sales_scenario(orders_per_day, horizon=200, established=0):
         horizon_days=horizon,
         market={"orders_per_day": orders_per_day, "price": {"median": 20.0, "sigma": 0.0},
                 "established_months": established},
-        seller={"insurance": {"carry": "when_required", "premium_per_year": 1200.0}},
+        # a fixed $1,200 quote, bought the day Amazon requires it (grace and risk pricing: test_insurance.py)
+        seller={"insurance": {"carry": "when_required", "obtain_days": 0, "pricing": "fixed",
+                              "premium_per_year": 1200.0}},
         policies={"old": {}, "new": {}},
     )
 

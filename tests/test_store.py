@@ -188,7 +188,8 @@ def test_summarise_matches_mean_ci(filled, metric, fill):
                 assert pd.isna(row["delta_ci_low"]) and pd.isna(row["delta_ci_high"])
             else:
                 assert [row["delta_ci_low"], row["delta_ci_high"]] == pytest.approx(dci, rel=1e-12, abs=1e-12)
-            pct = pct_change(dm, mean_ci(base)[0])
+            pct = pct_change(dm, mean_ci(np.where(np.isnan(d), np.nan, base))[0])  # vs the base over the same reps
+            assert row["delta_baseline_mean"] + row["delta_mean"] == pytest.approx(row["delta_policy_mean"], abs=1e-9)
             assert (pd.isna(row["delta_pct"]) if pct is None else row["delta_pct"] == pytest.approx(pct, rel=1e-12))
 
 

@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING
 from ..ledger import AMAZON, BUYER, CARRIER, CAT, FRAUDSTER, GOODS, SELLER
 from ..rng import exponential
 from ..world import D
+from .returns import refund_deadline
 
 if TYPE_CHECKING:
     from ..books import Books  # the bookkeeping interface; flows never import the engine
@@ -178,7 +179,9 @@ def return_item(run: Books, o, requested: float, incident_at: float, seller_faul
     r = s.seller.returns
     window = p.return_authorisation_hours / 24.0
     if authorised_at is None:
-        if o.fba or u[D.AUTHORISE] < r.authorise_within_48h:
+        if p.auto_authorise_returns:  # Amazon authorises an in-policy request at once (US, Prepaid Return Labels)
+            authorised_at = requested
+        elif o.fba or u[D.AUTHORISE] < r.authorise_within_48h:
             authorised_at = requested + u[D.AUTH_DELAY] * min(window, 1.0)
         else:
             authorised_at = requested + window + exponential(u[D.AUTH_DELAY], r.late_authorisation_days)
@@ -187,33 +190,54 @@ def return_item(run: Books, o, requested: float, incident_at: float, seller_faul
         run.count("returns_unauthorised_48h")
 
         def late_return(t: float) -> None:
-            _ship_back(run, o, t, incident_at, seller_fault, resale_share, fraud)
             base = s.buyers.negative_feedback.resolved if seller_fault else s.incidents.base_negative_feedback
-            run.feedback(t, o, base * s.buyers.negative_feedback.slow_reply_factor)
+            chance = base * s.buyers.negative_feedback.slow_reply_factor
+            run.feedback(t, o, chance)
+            _ship_back(run, o, t, incident_at, seller_fault, resale_share, fraud, chance)
 
         unresolved(run, o, "return_issue", requested + window, incident_at, auto=True,
                    fix=late_return, fix_at=authorised_at)
         return
-    _ship_back(run, o, authorised_at, incident_at, seller_fault, resale_share, fraud)
     fb = s.buyers.negative_feedback
     base = fb.resolved if seller_fault else s.incidents.base_negative_feedback
     if authorised_at - requested > window:  # authorised late: as slow as a late reply
         feedback_factor = max(feedback_factor, fb.slow_reply_factor)
     run.feedback(authorised_at, o, base * feedback_factor)
+    _ship_back(run, o, authorised_at, incident_at, seller_fault, resale_share, fraud, base * feedback_factor)
 
 
 def _ship_back(run: Books, o, authorised_at: float, incident_at: float, seller_fault: bool,
-               resale_share: float, fraud: bool) -> None:
+               resale_share: float, fraud: bool, feedback_chance: float) -> None:
+    """The item travels back; the seller refunds (or Amazon does, at the seller's cost, at the deadline).
+
+    ``feedback_chance`` is the chance of negative feedback already drawn for this return (the
+    order's one feedback uniform): a buyer who claims over a late refund raises it to
+    ``resolved`` x ``slow_reply_factor``, drawn on the same uniform, so an order gets at most
+    one negative feedback.
+    """
     s, p, u = run.scenario, run.policy, o.u
     m = s.market
     arrives = authorised_at + exponential(u[D.TRANSIT], s.buyers.return_transit_days)
     delay = 0.0 if o.fba else exponential(u[D.REFUND_DELAY], s.seller.returns.refund_delay_days)
-    refund_at = arrives + min(delay, p.refund_deadline_days)  # past the deadline Amazon refunds, seller pays
-    if delay > p.refund_deadline_days:
-        run.count("refunds_by_amazon_late")
+    deadline = refund_deadline(arrives, p.refund_deadline_business_days, m.start_weekday)
+    late = arrives + delay > deadline
+    refund_at = deadline if late else arrives + delay  # past the deadline Amazon refunds, seller pays
     amount = o.paid if seller_fault else o.price
     buyer = FRAUDSTER if fraud else BUYER
-    run.seller_refund(refund_at, o, amount, incident_at, compensation=seller_fault, to=buyer)
+    if late:
+        run.count("refunds_by_amazon_late")
+    if late and u[D.LATE_REFUND_CLAIM] < s.buyers.late_refund_claim:
+        # "returned but not refunded": the buyer files an A-to-z claim; Amazon grants it at once with
+        # the refund it makes on the seller's behalf (seller-funded: an ODR defect)
+        run.count("late_refund_claims")
+        run.seller_refund(refund_at, o, amount, incident_at, category=_ATOZ, to=buyer)
+        run.defect(refund_at, o)
+        run.record_claim(o, "atoz", "return_issue", refund_at, refund_at, "granted_seller_funded")
+        fb = s.buyers.negative_feedback
+        if u[D.NEG_FB] >= feedback_chance:  # not already negative over the return itself
+            run.feedback(refund_at, o, fb.resolved * fb.slow_reply_factor)
+    else:
+        run.seller_refund(refund_at, o, amount, incident_at, compensation=seller_fault, to=buyer)
     label_payer = SELLER if seller_fault else buyer
     run.ledger.book(arrives, o.id, label_payer, CARRIER, _RETURN_SHIPPING, m.return_shipping_cost)
     if fraud:

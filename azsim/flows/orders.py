@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING
 
-from ..ledger import AMAZON, BUYER, CAT, FRAUDSTER
+from ..ledger import AMAZON, BUYER, CAT, FORGONE, FRAUDSTER, SELLER
 from ..rng import exponential
 from ..world import DELIVERY_PROBLEMS, D
 from . import atoz, pdpi
@@ -20,6 +20,8 @@ if TYPE_CHECKING:
     from ..books import Books  # the bookkeeping interface; flows never import the engine
 
 _REFUND = CAT["refund"]
+_LOST_CANCELLED = CAT["lost_profit_cancelled"]
+_LOST_FEES = CAT["lost_referral_fees"]
 
 
 def start(run: Books, o) -> None:
@@ -54,8 +56,8 @@ def _message(run: Books, o, at: float, then):
     run.count("messages")
     reply = math.inf
     if o.u[D.REPLY] < run.scenario.seller.messages.reply_rate:
-        minutes = yield from run.desk.answer(o.u[D.HANDLE])
-        run.staff_time(env.now, o, minutes)
+        # the desk's minutes are paid in its rostered hours (support_wages, azsim/practices.py)
+        yield from run.desk.answer(o.u[D.HANDLE])
         reply = env.now
         run.replied(at, reply)
     then(at, reply)
@@ -144,12 +146,22 @@ def late_delivery(run: Books, o, extra_days: float | None = None) -> None:
                     arrives=arrives)
 
 
+def cancelled_margin(run: Books, o) -> float:
+    """What a seller-fulfilled order would have earned: price + shipping - referral fee - cost of
+    goods - outbound label (the margin a cancellation forgoes)."""
+    m = run.scenario.market
+    return o.paid - o.fee - o.price * m.cogs_share - m.shipping_cost
+
+
 def out_of_stock(run: Books, o) -> None:
-    """Seller-fulfilled order it cannot ship: cancel (cancel rate) or ship late (late shipment)."""
+    """Seller-fulfilled order it cannot ship: cancel (cancel rate, the sale is lost) or ship late
+    (late shipment; the sale is kept)."""
     oos = run.scenario.seller.out_of_stock
     if oos.handling == "cancel":
         run.health.cancelled[o.day] += 1
         run.count("cancelled_orders")
+        run.ledger.book(o.t, o.id, SELLER, FORGONE, _LOST_CANCELLED, cancelled_margin(run, o))
+        run.ledger.book(o.t, o.id, AMAZON, FORGONE, _LOST_FEES, o.fee)
         run.feedback(o.t, o, run.scenario.incidents.base_negative_feedback)
         return
     h = run.health

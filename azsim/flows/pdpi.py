@@ -6,10 +6,12 @@ Old flow (``policy.pdpi_handler: seller``), domain.md "Old flow":
 2. The buyer contacts the seller directly (``policy.pdpi_claim_propensity``, after
    ``buyers.pdpi_report_delay_days``). Amazon takes no part; no timer applies.
 3. The seller answers (``seller.claims.response_rate``) and settles after
-   ``litigation.settlement_days`` (insurer above the deductible), or refuses a claim it
+   ``litigation.settlement_days`` (a lognormal delay, stream ``D.SETTLE_DELAY``; insurer above
+   the deductible), or refuses a claim it
    recognises as fraudulent (``litigation.seller_detects_fraud``).
 4. Ignored or refused buyers sue (``litigation.rate``); both sides pay legal costs; the buyer
-   wins with ``litigation.buyer_win_if_valid`` / ``_if_fraud`` after ``days_to_judgement``.
+   wins with ``litigation.buyer_win_if_valid`` / ``_if_fraud`` after ``days_to_judgement``
+   (lognormal, stream ``D.JUDGE_DELAY``).
    Otherwise the buyer carries the loss.
 
 New flow (``pdpi_handler: amazon``), domain.md "New flow":
@@ -17,7 +19,7 @@ New flow (``pdpi_handler: amazon``), domain.md "New flow":
 2. Screening rejects fraudulent claims (``policy.screening_recall``) and some valid ones
    (``policy.screening_false_positive``).
 3. Amount <= ``policy.amazon_pays_threshold``: Amazon pays the buyer after
-   ``policy.amazon_payment_days``; if the seller is insured and proves it within
+   ``policy.amazon_payment_days`` (lognormal, stream ``D.PAY_DELAY``); if the seller is insured and proves it within
    ``policy.insurance_proof_days`` (7), Amazon bears the cost; otherwise the seller reimburses
    Amazon and may appeal within 30 days (``seller.disputes``).
 4. Amount above the threshold: the seller (or insurer) must answer within
@@ -34,7 +36,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from ..ledger import AMAZON, BUYER, CAT, FRAUDSTER, INSURER, LEGAL, SELLER
+from ..ledger import AMAZON, BUYER, CAT, FRAUDSTER, LEGAL
 from ..rng import exponential
 from ..world import D
 
@@ -64,9 +66,11 @@ def claim_process(run: Books, o, fraud: bool):
         _new_flow(run, o, fraud, claimant, amount, harm_at, report_at)
 
 
-def _seller_or_insurer_pays(run: Books, o, t: float, amount: float, payee: int, category: int) -> tuple[float, float]:
-    """The seller pays ``amount``, its insurer (if any) the insured part: see :meth:`azsim.insurance.Cover.pay`."""
-    return run.cover.pay(o, t, amount, payee, category)
+def _seller_or_insurer_pays(run: Books, o, t: float, amount: float, payee: int, category: int,
+                            occurred: float) -> tuple[float, float]:
+    """The seller pays ``amount``, its insurer (if insured for the incident at ``occurred``) the insured
+    part: see :meth:`azsim.insurance.Cover.pay`."""
+    return run.cover.pay(o, t, amount, payee, category, occurred)
 
 
 def _wants_dispute(run: Books, o, fraud: bool) -> bool:
@@ -93,21 +97,20 @@ def _old_flow(run: Books, o, fraud, claimant, amount, harm_at, report_at) -> Non
         run.staff_time(answer_at, o, s.seller.claims.handling_minutes)
     refuses = fraud and u[D.SUSPECT] < lit.seller_detects_fraud
     if responds and not refuses:
-        paid_at = report_at + lit.settlement_days
-        _seller_or_insurer_pays(run, o, paid_at, amount, claimant, _COMP)
+        paid_at = report_at + lit.settlement_days.draw(u[D.SETTLE_DELAY])
+        _seller_or_insurer_pays(run, o, paid_at, amount, claimant, _COMP, harm_at)
         run.paid(paid_at, harm_at, "pdpi")
         run.record_claim(o, "pdpi", "fraud" if fraud else "valid", report_at, paid_at, "settled_by_seller")
         return
     if u[D.LITIGATE] >= lit.rate:
         run.record_claim(o, "pdpi", "fraud" if fraud else "valid", report_at, report_at, "abandoned")
         return
-    judged = report_at + lit.days_to_judgement
-    defence_payer = INSURER if run.insured else SELLER
-    run.ledger.book(judged, o.id, defence_payer, LEGAL, _LEGAL, lit.seller_legal_cost)
+    judged = report_at + lit.days_to_judgement.draw(u[D.JUDGE_DELAY])
+    run.cover.defend(o, judged, lit.seller_legal_cost, harm_at)  # the insurer's, outside the limits
     run.ledger.book(judged, o.id, claimant, LEGAL, _LEGAL, lit.buyer_legal_cost)
     win = lit.buyer_win_if_fraud if fraud else lit.buyer_win_if_valid
     if u[D.JUDGEMENT] < win:
-        _seller_or_insurer_pays(run, o, judged, amount, claimant, _COMP)
+        _seller_or_insurer_pays(run, o, judged, amount, claimant, _COMP, harm_at)
         run.paid(judged, harm_at, "pdpi")
         outcome = "won_in_court"
     else:
@@ -127,25 +130,25 @@ def _new_flow(run: Books, o, fraud, claimant, amount, harm_at, report_at) -> Non
         return
     claims = s.seller.claims
     if amount <= p.amazon_pays_threshold:
-        paid_at = report_at + p.amazon_payment_days
+        paid_at = report_at + p.amazon_payment_days.draw(u[D.PAY_DELAY])
         run.ledger.book(paid_at, o.id, AMAZON, claimant, _COMP, amount)
         run.paid(paid_at, harm_at, "pdpi")
-        proof_in_time = exponential(u[D.PROOF_DELAY], s.seller.insurance.proof_delay_days) <= p.insurance_proof_days
-        if run.insured and proof_in_time:
-            proof_at = report_at + exponential(u[D.PROOF_DELAY], s.seller.insurance.proof_delay_days)
-            run.staff_time(proof_at, o, claims.handling_minutes)
+        # proof of cover for the incident: at once with a certificate on file, else within the deadline
+        proof_at = run.cover.proof(o, report_at, harm_at)
+        if proof_at is not None:
+            if not s.seller.insurance.certificate_on_file:
+                run.staff_time(proof_at, o, claims.handling_minutes)  # sending the certificate
             run.record_claim(o, "pdpi", reason, report_at, paid_at, "amazon_paid_insured_seller")
             return
         # no proof in time: Amazon withholds the amount from the seller, whose insurer (if any)
         # covers what exceeds the deductible
-        seller_part, insurer_part = _seller_or_insurer_pays(run, o, paid_at, amount, AMAZON, _REIMB)
+        seller_part, insurer_part = _seller_or_insurer_pays(run, o, paid_at, amount, AMAZON, _REIMB, harm_at)
         outcome = "amazon_paid_seller_reimbursed"
         if _wants_dispute(run, o, fraud):
             run.staff_time(paid_at, o, s.seller.disputes.handling_minutes)
             if _dispute_succeeds(run, o, fraud):
                 reversed_at = paid_at + p.appeal_window_days
-                run.ledger.book(reversed_at, o.id, AMAZON, SELLER, _REIMB, seller_part)
-                run.ledger.book(reversed_at, o.id, AMAZON, INSURER, _REIMB, insurer_part)
+                run.cover.reverse(o, reversed_at, seller_part, insurer_part, harm_at)
                 outcome = "dispute_won"
         run.record_claim(o, "pdpi", reason, report_at, paid_at, outcome)
         return
@@ -154,11 +157,11 @@ def _new_flow(run: Books, o, fraud, claimant, amount, harm_at, report_at) -> Non
     answer_days = exponential(u[D.RESPONSE_DELAY], claims.response_days)
     responds = u[D.RESPOND] < claims.response_rate and answer_days <= p.seller_response_days
     disputes = _wants_dispute(run, o, fraud)
-    paid_at = report_at + p.seller_path_resolution_days
+    paid_at = report_at + p.seller_path_resolution_days.draw(u[D.SELLER_PATH_DELAY])
     if responds:
         run.staff_time(report_at + answer_days, o, claims.handling_minutes)
     if responds and not disputes:
-        _seller_or_insurer_pays(run, o, paid_at, amount, claimant, _COMP)
+        _seller_or_insurer_pays(run, o, paid_at, amount, claimant, _COMP, harm_at)
         run.paid(paid_at, harm_at, "pdpi")
         run.record_claim(o, "pdpi", reason, report_at, paid_at, "seller_paid")
         return
@@ -173,7 +176,7 @@ def _new_flow(run: Books, o, fraud, claimant, amount, harm_at, report_at) -> Non
             run.record_claim(o, "pdpi", reason, report_at, paid_at, "dispute_won")
             return
     if u[D.RECOVERY] < p.amazon_recovery_rate:
-        _seller_or_insurer_pays(run, o, paid_at + p.appeal_window_days, amount, AMAZON, _REIMB)
+        _seller_or_insurer_pays(run, o, paid_at + p.appeal_window_days, amount, AMAZON, _REIMB, harm_at)
         outcome = "amazon_paid_recovered"
     else:
         outcome = "amazon_paid_unrecovered"

@@ -1,7 +1,8 @@
 """Buyer-remorse returns, computed for a whole block of days at once.
 
 Remorse returns are the commonest incident (about half of all orders with one) and, unless the
-seller fails to authorise them within 48 h, a chain of fixed delays that touches no shared
+seller fails to authorise them within 48 h or refunds them so late that the buyer claims, a
+chain of fixed delays that touches no shared
 resource: request, authorisation, return shipment, refund, restocking. This module computes
 those chains with numpy for every remorse return of a block and books each day's entries when
 the day loop reaches it (so that orders of suspended days are dropped). It is the vectorised
@@ -11,16 +12,20 @@ against entry by entry (``run_policy(..., vectorised=False)``).
 
 Steps (parameters): request ``buyers.return_request_days`` after the EDD; a share
 ``incidents.return_fraud_share`` are fraudulent (the item is not recovered, the refund goes to
-the fraudster); authorised within the window at once (FBA, or ``seller.returns.authorise_within_48h``)
-or late (``seller.returns.late_authorisation_days``) -> the claim path when
+the fraudster); authorised at the request when ``policy.auto_authorise_returns`` (US), else
+within the window at once (FBA, or ``seller.returns.authorise_within_48h``) or late
+(``seller.returns.late_authorisation_days``) -> the claim path when
 ``policy.auto_grant_unauthorised_return``; shipped back in ``buyers.return_transit_days``;
-refunded after ``seller.returns.refund_delay_days``, by Amazon at the seller's cost past
-``policy.refund_deadline_days``; the buyer pays the label; the seller restocks
-``incidents.resale_share.remorse`` of the cost of goods.
+refunded after ``seller.returns.refund_delay_days``, by Amazon at the seller's cost at the end
+of ``policy.refund_deadline_business_days`` business days after the arrival day
+(:func:`refund_deadline`) -> the claim path when the buyer then files a "returned but not
+refunded" claim (``buyers.late_refund_claim``, stream ``D.LATE_REFUND_CLAIM``); the buyer pays
+the label; the seller restocks ``incidents.resale_share.remorse`` of the cost of goods.
 """
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -30,6 +35,38 @@ from ..world import D, OrderArrays
 
 if TYPE_CHECKING:
     from ..books import Books  # the bookkeeping interface; flows never import the engine
+
+
+BUSINESS_DAYS_PER_WEEK = 5
+"""Monday to Friday: refund deadlines count these (weekdays from ``market.start_weekday``)."""
+
+
+def refund_deadline(arrives, business_days: float, start_weekday: int):
+    """When a refund for a return that arrived at ``arrives`` (days; scalar or array) is due.
+
+    Amazon: the seller refunds "within two business days of receipt of a return". Business days
+    (Monday to Friday; day ``d`` is weekday ``(start_weekday + d) % 7``, 0 = Monday) are counted
+    from the day after the arrival day, and the refund is due at the END of the last one: a
+    return that arrives on a Friday with 2 business days is due at the end of Tuesday (Monday 1,
+    Tuesday 2), one that arrives on a Monday at the end of Wednesday. A fraction of a business
+    day is that fraction of the next business day (0.5: noon of the first business day); 0
+    business days is the end of the arrival day. Works elementwise on numpy arrays, with the
+    same arithmetic as on floats, so the scalar and vectorised flows agree exactly.
+    """
+    start = np.floor(arrives) + 1.0  # midnight that ends the arrival day
+    whole = math.floor(business_days)
+    frac = business_days - whole
+    if business_days <= 0:
+        return start if np.ndim(start) else float(start)
+    m = whole + 1 if frac > 0 else whole  # the business day the deadline falls in (1 = the first)
+    weekday = np.mod(start + start_weekday, 7.0)
+    weekend = weekday >= BUSINESS_DAYS_PER_WEEK
+    first = np.where(weekend, start + (7.0 - weekday), start)  # the first business day from `start`
+    w = np.where(weekend, 0.0, weekday)
+    weeks, rest = np.divmod(m - 1 + w, BUSINESS_DAYS_PER_WEEK)
+    day = first - w + 7.0 * weeks + rest  # the m-th business day
+    due = day + frac if frac > 0 else day + 1.0
+    return due if np.ndim(due) else float(due)
 
 
 def _exp(u: np.ndarray, mean: float) -> np.ndarray:
@@ -47,25 +84,35 @@ class RemorseBatch:
         self.n_days = n_days
         window = p.return_authorisation_hours / 24.0
         requested = a.t + m.delivery_days + _exp(u[:, D.RETURN_DELAY], s.buyers.return_request_days)
-        in_time = a.fba | (u[:, D.AUTHORISE] < r.authorise_within_48h)
+        if p.auto_authorise_returns:  # Amazon authorises in-policy requests at once
+            in_time = np.ones(n, dtype=bool)
+            authorised = requested.copy()
+        else:
+            in_time = a.fba | (u[:, D.AUTHORISE] < r.authorise_within_48h)
+            authorised = requested + np.where(
+                in_time,
+                u[:, D.AUTH_DELAY] * min(window, 1.0),
+                window + _exp(u[:, D.AUTH_DELAY], r.late_authorisation_days),
+            )
+        arrives = authorised + _exp(u[:, D.TRANSIT], s.buyers.return_transit_days)
+        delay = np.where(a.fba, 0.0, _exp(u[:, D.REFUND_DELAY], r.refund_delay_days))
+        deadline = refund_deadline(arrives, p.refund_deadline_business_days, m.start_weekday)
+        late = arrives + delay > deadline
+        # the scalar flow takes the returns that may end in an A-to-z claim: not authorised within 48 h
+        # while that grants a claim, or refunded late to a buyer who files "returned but not refunded"
         claim_path = ~in_time & p.auto_grant_unauthorised_return
+        claim_path |= late & (u[:, D.LATE_REFUND_CLAIM] < s.buyers.late_refund_claim)
         self.scalar = [[] for _ in range(n_days)]
         if claim_path.any():
             for o in a.select(claim_path).orders():
                 self.scalar[o.day - a.first_day].append(o)
         keep = ~claim_path
-        a, u, requested, in_time = a.select(keep), u[keep], requested[keep], in_time[keep]
+        a, u, requested, authorised, arrives = a.select(keep), u[keep], requested[keep], authorised[keep], arrives[keep]
+        delay, deadline, late = delay[keep], deadline[keep], late[keep]
         n = len(a)
-        authorised = requested + np.where(
-            in_time,
-            u[:, D.AUTH_DELAY] * min(window, 1.0),
-            window + _exp(u[:, D.AUTH_DELAY], r.late_authorisation_days),
-        )
         fraud = u[:, D.RETURN_FRAUD] < s.incidents.return_fraud_share
         claimant = np.where(fraud, FRAUDSTER, BUYER)
-        arrives = authorised + _exp(u[:, D.TRANSIT], s.buyers.return_transit_days)
-        delay = np.where(a.fba, 0.0, _exp(u[:, D.REFUND_DELAY], r.refund_delay_days))
-        refund_at = arrives + np.minimum(delay, p.refund_deadline_days)
+        refund_at = np.where(late, deadline, arrives + delay)
         paid_pos = a.paid > 0
         credit = np.where(paid_pos, a.fee * np.minimum(1.0, a.price / np.where(paid_pos, a.paid, 1.0)), 0.0)
         admin = np.minimum(5.0, 0.2 * credit)
@@ -102,7 +149,7 @@ class RemorseBatch:
         day_count = np.bincount
         self.returns = day_count(a.day, minlength=n_days)
         self.fraud = day_count(a.day[fraud], minlength=n_days)
-        self.late_refunds = day_count(a.day[delay > p.refund_deadline_days], minlength=n_days)
+        self.late_refunds = day_count(a.day[late], minlength=n_days)
         slow = np.where(authorised - requested > window, s.buyers.negative_feedback.slow_reply_factor, 1.0)
         nf = u[:, D.NEG_FB] < s.incidents.base_negative_feedback * slow
         self.nf_day = a.day[nf]
@@ -126,6 +173,7 @@ class RemorseBatch:
             counts["refunds_by_amazon_late"] += int(self.late_refunds[local_day])
         for j in np.flatnonzero(self.nf_day == local_day):
             counts["negative_feedback"] += 1
-            if run.health.add_defect(float(self.nf_at[j]) + run.scenario.account_health.feedback_delay_days,
-                                     int(self.nf_order[j]), day):
+            at = float(self.nf_at[j]) + run.scenario.account_health.feedback_delay_days
+            run.practices.feedback_left(at)
+            if run.health.add_defect(at, int(self.nf_order[j]), day):
                 counts["odr_defects"] += 1
