@@ -411,7 +411,7 @@ class Cover:
             return
         self._advance(d)
         amount = 0.0
-        for y in self.years:
+        for y in self.years[max(0, (first - self.insured_from) // YEAR_DAYS):]:  # the years that reach this month
             lo, hi = max(first, y.start), min(d, y.end)
             if hi <= lo:
                 continue

@@ -37,7 +37,7 @@ CATEGORIES = (
     "pdpi_reimbursement",  # seller reimbursing Amazon for a PD/PI payment
     "insurance_premium",
     "legal_costs",
-    "staff_time",  # support staff minutes x wage
+    "staff_time",  # back-office task minutes x wage (returns, claims, disputes); the desk is in support_wages
     "lost_profit",  # seller profit forgone while suspended
     "lost_referral_fees",  # Amazon's fees forgone while the seller is suspended
     "harm",  # a buyer's loss from an incident (compensation is booked against it)

@@ -160,10 +160,10 @@ class Messages(Model):
 
 
 class Support(Model):
-    staff: int = Field(1, ge=1, le=1000)
-    open_hour: float = Field(9.0, ge=0.0, le=24.0)
-    close_hour: float = Field(13.0, ge=0.0, le=24.0)
-    work_days_per_week: int = Field(5, ge=1, le=7)
+    staff: int = Field(1, ge=1, le=1000, description="people on the desk at once, each paid every rostered hour")
+    open_hour: float = Field(9.0, ge=0.0, le=24.0, description="the desk's rostered hours start")
+    close_hour: float = Field(13.0, ge=0.0, le=24.0, description="the desk's rostered hours end")
+    work_days_per_week: int = Field(5, ge=1, le=7, description="rostered days a week, from market.start_weekday")
     handling_minutes: Minutes = 8.0
     wage_per_hour: float = Field(
         20.0, ge=0.0, le=1000.0,

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from .comparison import COST_KEYS, Comparison
-from .stats import mean_ci
+from .stats import mean_ci, paired
 
 __all__ = ["PARTY_LABELS", "headline", "cost_by_category", "who_pays", "claims_funnel", "odr_over_time",
            "delta_distribution", "PALETTE"]
@@ -31,11 +31,10 @@ def headline(result: Comparison) -> pd.DataFrame:
         for p in pols:
             row[p] = float(result.values(p, metric).mean())
         for p in pols[1:]:
-            d = result.values(p, metric) - base
-            m, ci = mean_ci(d)
-            row[f"{p} change"] = m
-            row[f"{p} ci low"], row[f"{p} ci high"] = (ci if ci else (None, None))
-            row[f"{p} change %"] = 100 * m / abs(base.mean()) if base.mean() else None
+            d = paired(base, result.values(p, metric))  # the one definition (azsim.stats)
+            row[f"{p} change"] = d.mean
+            row[f"{p} ci low"], row[f"{p} ci high"] = (d.ci95 if d.ci95 else (None, None))
+            row[f"{p} change %"] = d.pct
         rows.append(row)
     return pd.DataFrame(rows)
 

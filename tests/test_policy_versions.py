@@ -260,3 +260,19 @@ def test_reported_compensation_days_are_numpys_statistics_of_the_recorded_delays
     assert len(paid) == pdpi.size
     assert np.all(np.sort(pdpi) >= np.sort([c.decided - c.filed for c in paid]) - 1e-9)
     assert metrics["resolution_days.pdpi"] == metrics["compensation_days.pdpi.mean"]
+
+
+def test_the_app_has_a_version_box_per_policy_in_the_scenarios_currency():
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=180)
+    at.run()
+    assert not at.exception
+    boxes = {b.label: b for b in at.sidebar.selectbox if b.label.startswith("Policy '")}
+    assert set(boxes) == {"Policy 'old'", "Policy 'new'"}
+    assert boxes["Policy 'old'"].value == "us-2021-old" and boxes["Policy 'new'"].value == "us-2021-new"
+    assert "uk-2024" not in boxes["Policy 'new'"].options and "us-2022-06" in boxes["Policy 'new'"].options
+    boxes["Policy 'new'"].set_value("us-2022-06").run()
+    assert not at.exception and not at.error
+    captions = " ".join(c.value for c in at.sidebar.caption)
+    assert "effective 2022-06-27" in captions

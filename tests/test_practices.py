@@ -113,7 +113,7 @@ def test_confirmation_runs_are_capped():
     assert confirm_runs_per_day(1.0, 12.0) == 0.5
 
 
-def test_a_suspended_or_quiet_day_ships_nothing_so_costs_no_packaging():
+def test_packaging_follows_the_orders_shipped_listing_work_the_calendar():
     """Packaging follows the orders shipped: the same seller with half the orders pays half."""
     full = run(make_scenario(market={"orders_per_day": 40.0}))
     half = run(make_scenario(market={"orders_per_day": 20.0}))

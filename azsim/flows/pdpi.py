@@ -7,26 +7,27 @@ Old flow (``policy.pdpi_handler: seller``), domain.md "Old flow":
    ``buyers.pdpi_report_delay_days``). Amazon takes no part; no timer applies.
 3. The seller answers (``seller.claims.response_rate``) and settles after
    ``litigation.settlement_days`` (a lognormal delay, stream ``D.SETTLE_DELAY``; insurer above
-   the deductible), or refuses a claim it
-   recognises as fraudulent (``litigation.seller_detects_fraud``).
+   the deductible), or refuses a claim it recognises as fraudulent
+   (``litigation.seller_detects_fraud``).
 4. Ignored or refused buyers sue (``litigation.rate``); both sides pay legal costs; the buyer
    wins with ``litigation.buyer_win_if_valid`` / ``_if_fraud`` after ``days_to_judgement``
-   (lognormal, stream ``D.JUDGE_DELAY``).
-   Otherwise the buyer carries the loss.
+   (lognormal, stream ``D.JUDGE_DELAY``). Otherwise the buyer carries the loss.
 
 New flow (``pdpi_handler: amazon``), domain.md "New flow":
 1. The buyer reports to Amazon within ``policy.pdpi_report_window_days`` (90).
 2. Screening rejects fraudulent claims (``policy.screening_recall``) and some valid ones
    (``policy.screening_false_positive``).
 3. Amount <= ``policy.amazon_pays_threshold``: Amazon pays the buyer after
-   ``policy.amazon_payment_days`` (lognormal, stream ``D.PAY_DELAY``); if the seller is insured and proves it within
-   ``policy.insurance_proof_days`` (7), Amazon bears the cost; otherwise the seller reimburses
-   Amazon and may appeal within 30 days (``seller.disputes``).
+   ``policy.amazon_payment_days`` (lognormal, stream ``D.PAY_DELAY``); if the seller is insured
+   and proves it within ``policy.insurance_proof_days`` (7), Amazon bears the cost; otherwise
+   the seller reimburses Amazon and may appeal within 30 days (``seller.disputes``).
 4. Amount above the threshold: the seller (or insurer) must answer within
-   ``policy.seller_response_days``. If it pays, done. If it is silent or refuses a claim Amazon
-   deems valid, Amazon pays (``policy.amazon_pays_if_seller_fails``) and pursues the seller
-   (``policy.amazon_recovery_rate``); a dispute is reviewed again; unless it succeeds
-   (``policy.dispute_success_if_fraud`` / ``_if_valid`` x evidence quality) the seller pays.
+   ``policy.seller_response_days``; payment comes ``policy.seller_path_resolution_days``
+   (lognormal, stream ``D.SELLER_PATH_DELAY``) after the report. If it pays, done. If it is
+   silent or refuses a claim Amazon deems valid, Amazon pays
+   (``policy.amazon_pays_if_seller_fails``) and pursues the seller (``policy.amazon_recovery_rate``);
+   a dispute is reviewed again; unless it succeeds (``policy.dispute_success_if_fraud`` /
+   ``_if_valid`` x evidence quality) the seller pays.
 5. Every payment is capped at ``policy.damages_cap`` ($1M).
 A fraudulent attempt (``policy.fraud_attempt_rate``) follows the same steps with no harm; what
 it is paid goes to the ``fraudster`` party.
