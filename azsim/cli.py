@@ -203,7 +203,9 @@ def format_summary(result) -> str:
         f"{result.replications} replications | seed {result.seed} | common random numbers | money in {cur}",
         f"Policies: {versions} (azsim policies lists the versions and their sources).",
         "Per year; means over replications; change = paired difference with its 95% CI; every row adds up "
-        f"({base} + change = policy), over the replications named where a quantity needs an event.",
+        f"({base} + change = policy).",
+        "[n of N reps]: a quantity that needs an event (an ODR value, a PD/PI payment) is shown, levels and change, "
+        "over the n replications with one under every policy.",
     ]
     rule = result.rule or {}
     if rule.get("mode") == "auto":

@@ -207,6 +207,8 @@ class Comparison:
 
     HEADLINE = (
         ("seller_cost.total", "Seller cost ({cur}/yr)", None),
+        ("seller_cost.by_category.insurance_premium", "  of which insurance premium ({cur}/yr)", None),
+        ("practice_costs.total", "  of which practice costs ({cur}/yr)", None),
         ("amazon_cost.total", "Amazon cost ({cur}/yr)", None),
         ("insurer_cost.total", "Insurer cost ({cur}/yr)", None),
         ("buyer_uncompensated.total", "Buyers' uncompensated loss ({cur}/yr)", None),
@@ -217,7 +219,10 @@ class Comparison:
         ("counts.negative_feedback", "Negative feedback (/yr)", None),
         ("odr.mean", "ODR, mean (%)", "an ODR value"),
         ("odr.max", "ODR, max (%)", "an ODR value"),
-        ("suspended_days", "Suspended days (/yr)", None),
+        ("suspended_days", "Days with the account suspended (/yr)", None),
+        ("suspended_days_by_channel.any", "Days with any sales stopped (/yr)", None),
+        ("replies.within_24h", "Buyer messages answered within 24 h (%)", "a buyer message"),
+        ("insurance.loss_ratio", "Insurer's loss ratio (losses / premium)", "a premium"),
         ("compensation_days.pdpi.mean", "PD/PI incident to payment, mean (days)", "a PD/PI payment"),
         ("compensation_days.pdpi.p90", "PD/PI incident to payment, 90th percentile (days)", "a PD/PI payment"),
     )
@@ -238,7 +243,7 @@ class Comparison:
         cur = self.scenario.market.currency
         rows = []
         for key, label, needs in self.HEADLINE:
-            scale = 100.0 if key.startswith("odr.") else 1.0
+            scale = 100.0 if key.startswith(("odr.", "replies.within")) else 1.0
             vals = {p: self.values(p, key) for p in pols}
             label = label.format(cur=cur)
             row: dict = {"metric": label}
@@ -259,8 +264,7 @@ class Comparison:
                 row[f"{tag} ci95 high"] = _scaled(ci[1], scale)
                 row[f"{tag} change %"] = entry["pct"]
             if needs and used < self.replications:
-                under = "both" if len(pols) == 2 else "all"
-                row["metric"] = f"{label} [paired over {used} of {self.replications} reps with {needs} under {under}]"
+                row["metric"] = f"{label} [{used} of {self.replications} reps]"
             row["replications"] = used
             rows.append(row)
         table = pd.DataFrame(rows).set_index("metric")

@@ -112,8 +112,8 @@ def test_every_summary_row_adds_up(few_claims):
     assert len(pdpi) == 1
     n = int(table.loc[pdpi[0], "replications"])
     assert 0 < n < 8  # some replications had no PD/PI payment under one policy ...
-    assert f"paired over {n} of 8 reps" in pdpi[0]  # ... and the row says over how many it is
-    assert "paired over" not in [lbl for lbl in table.index if lbl.startswith("Seller cost")][0]
+    assert f"[{n} of 8 reps]" in pdpi[0]  # ... and the row says over how many it is
+    assert "reps]" not in [lbl for lbl in table.index if lbl.startswith("Seller cost")][0]
 
 
 def test_the_json_delta_is_the_summary_with_two_policies(few_claims):

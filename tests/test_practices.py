@@ -353,3 +353,16 @@ def test_us_versions_authorise_returns_automatically_others_do_not():
     assert preset("us-2021-old").auto_authorise_returns and preset("us-2021-new").auto_authorise_returns
     for version in ("uk-2024", "eu-2024", "ca-2024"):
         assert not preset(version).auto_authorise_returns
+
+
+def test_refund_deadline_scalar_path_is_bit_identical_to_the_array_path():
+    import numpy as np
+
+    from azsim.flows.returns import refund_deadline
+
+    arrives = np.random.default_rng(1).random(5000) * 400
+    for business_days in (0, 0.5, 1, 2, 2.5, 7.25):
+        for weekday in range(7):
+            vec = refund_deadline(arrives, business_days, weekday)
+            one = np.array([refund_deadline(float(x), business_days, weekday) for x in arrives])
+            assert np.array_equal(vec, one), (business_days, weekday)

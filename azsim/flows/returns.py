@@ -53,6 +53,8 @@ def refund_deadline(arrives, business_days: float, start_weekday: int):
     business days is the end of the arrival day. Works elementwise on numpy arrays, with the
     same arithmetic as on floats, so the scalar and vectorised flows agree exactly.
     """
+    if not np.ndim(arrives):
+        return _refund_deadline_scalar(float(arrives), business_days, start_weekday)
     start = np.floor(arrives) + 1.0  # midnight that ends the arrival day
     whole = math.floor(business_days)
     frac = business_days - whole
@@ -67,6 +69,25 @@ def refund_deadline(arrives, business_days: float, start_weekday: int):
     day = first - w + 7.0 * weeks + rest  # the m-th business day
     due = day + frac if frac > 0 else day + 1.0
     return due if np.ndim(due) else float(due)
+
+
+def _refund_deadline_scalar(arrives: float, business_days: float, start_weekday: int) -> float:
+    """:func:`refund_deadline` for one float, in plain Python (every step is on whole numbers, so
+    the result is bit-identical to the numpy path; tests/test_practices.py checks it)."""
+    start = math.floor(arrives) + 1.0
+    if business_days <= 0:
+        return start
+    whole = math.floor(business_days)
+    frac = business_days - whole
+    m = whole + 1 if frac > 0 else whole
+    weekday = (start + start_weekday) % 7.0
+    if weekday >= BUSINESS_DAYS_PER_WEEK:
+        first, w = start + (7.0 - weekday), 0.0
+    else:
+        first, w = start, weekday
+    weeks, rest = divmod(m - 1 + w, BUSINESS_DAYS_PER_WEEK)
+    day = first - w + 7.0 * weeks + rest
+    return day + frac if frac > 0 else day + 1.0
 
 
 def _exp(u: np.ndarray, mean: float) -> np.ndarray:
