@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 from . import __version__
-from .scenario import ScenarioError, load_scenario, parse_override
+from .scenario import ScenarioError, load_scenario, parse_override, policies_from_names, scenario_from_dict
 
 EXIT_INPUT = 2
 
@@ -72,12 +72,14 @@ def build_parser() -> argparse.ArgumentParser:
     sw = sub.add_parser("sweep", help="run a design of scenario variants (paired policies) into a results store")
     sw.add_argument("scenario", help="scenario YAML file, or a sweep YAML file (scenario, factors, design, ...)")
     _design_args(sw)
+    _policies_arg(sw)
     sw.add_argument("--out", required=True, metavar="STORE.duckdb", help="DuckDB results store (created or resumed)")
     _executor_args(sw)
 
     se = sub.add_parser("sensitivity", help="Sobol indices (SALib) and tornado data of the policy change")
     se.add_argument("scenario", help="scenario YAML file")
     _design_args(se, sensitivity=True)
+    _policies_arg(se)
     se.add_argument("--output", action="append", default=[], metavar="METRIC",
                     help="output to analyse (default seller_cost.total); repeatable, e.g. amazon_cost.total")
     se.add_argument("--out", metavar="STORE.duckdb", help="keep the runs in this store (default: a temporary one)")
@@ -108,6 +110,7 @@ def build_parser() -> argparse.ArgumentParser:
     rp.add_argument("--seed", "-s", type=_seed, default=20210901, help="root seed (default 20210901)")
     rp.add_argument("--reproduce", metavar="DIR/metadata.json", default=None,
                     help="rebuild a report from its metadata.json (default --out: DIR_reproduced)")
+    _policies_arg(rp)
 
     b = sub.add_parser("bench", help="speed and memory benchmark (one JSON line)")
     b.add_argument("--orders", type=_positive_int, default=1_000_000, help="orders to simulate (default 1,000,000)")
@@ -326,6 +329,9 @@ def _spec_from_args(args, design: str | None = None):
     raw = read_yaml(args.scenario)
     if isinstance(raw, dict) and "factors" in raw:  # a sweep file; command-line options override it
         spec = load_sweep(args.scenario)
+        if args.policies is not None:
+            spec.base = scenario_from_dict({**spec.base.to_dict(), "policies": policies_from_names(args.policies)},
+                                           "--policies")
         if args.overrides:
             spec.base = spec.base.with_overrides(dict(parse_override(o) for o in args.overrides))
         if args.vary:
@@ -334,10 +340,10 @@ def _spec_from_args(args, design: str | None = None):
                    if getattr(args, k, None) is not None}
         if design or getattr(args, "design", None):
             changes["design"] = design or args.design
-        if changes or args.vary or args.overrides:
+        if changes or args.vary or args.overrides or args.policies is not None:
             spec = SweepSpec(**{**_spec_fields(spec), **changes})
         return spec
-    base = _load(args.scenario, args.overrides)
+    base = _load(args.scenario, args.overrides, args.policies)
     if not args.vary:
         raise ScenarioError(["--vary: at least one factor is needed, e.g. --vary seller.messages.reply_rate=0.5:1:3"])
     return SweepSpec(
@@ -436,11 +442,13 @@ def cmd_report(args) -> int:
 
     if (args.source is None) == (args.reproduce is None):
         raise ScenarioError(["report: give a scenario or store, or --reproduce DIR/metadata.json (not both)"])
+    if args.reproduce and args.policies is not None:
+        raise ScenarioError(["--policies: a reproduced report keeps the policies of its metadata.json"])
     if args.reproduce:
         out = reproduce(args.reproduce, args.out, args.format)
     else:
         out = build_report(args.source, args.out or "report", args.format or "html", replications=args.replications,
-                           seed=args.seed)
+                           seed=args.seed, policies=args.policies)
     print(f"report written to {out}/ (open {out}/report.html)")
     return 0
 

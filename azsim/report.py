@@ -724,14 +724,21 @@ def _is_store(path: str) -> bool:
 
 
 def build_report(source: str, out: str | Path = "report", formats=("html",), replications: int = 20,
-                 seed: int = 20210901, advisor_replications: int | None = None) -> Path:
-    """Build the report of a scenario YAML or a results store into folder ``out``; returns it."""
+                 seed: int = 20210901, advisor_replications: int | None = None, policies: str | None = None) -> Path:
+    """Build the report of a scenario YAML or a results store into folder ``out``; returns it.
+
+    ``policies`` (``"us-2021-old,us-2022-06"``) compares these policy versions instead of the
+    scenario file's policies (scenario input only).
+    """
     source = str(source)
     formats = _check_formats(formats)
     if _is_store(source):
+        if policies is not None:
+            raise ScenarioError(["--policies: applies to a scenario file; a results store keeps the policies it ran"],
+                                source)
         return _build(source, out, formats, kind="store")
     text = _read_text(source)
-    scenario = load_scenario(source)
+    scenario = load_scenario(source, policies=policies)
     comments = parse_comments(text)
     return _build(source, out, formats, kind="scenario", scenario=scenario, comments=comments,
                   replications=replications, seed=seed, advisor_replications=advisor_replications)

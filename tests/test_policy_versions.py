@@ -276,3 +276,26 @@ def test_the_app_has_a_version_box_per_policy_in_the_scenarios_currency():
     assert not at.exception and not at.error
     captions = " ".join(c.value for c in at.sidebar.caption)
     assert "effective 2022-06-27" in captions
+
+
+def test_sweep_and_report_take_policy_versions_by_name(tmp_path, capsys):
+    """--policies works beyond compare: a sweep stores the chosen versions, a report shows them."""
+    import duckdb
+
+    from azsim.report import build_report
+
+    path = _write(tmp_path, {"horizon_days": 40, "market": {"orders_per_day": 20.0}})
+    store = tmp_path / "s.duckdb"
+    assert main(["sweep", path, "--vary", "seller.claims.response_rate=0.5,1", "-r", "1", "--policies",
+                 "us-2021-new,us-2022-06", "--out", str(store), "--quiet"]) == 0
+    con = duckdb.connect(str(store), read_only=True)
+    stored = {r[0] for r in con.sql("select distinct policy from metrics").fetchall()}
+    con.close()
+    assert stored == {"us-2021-new", "us-2022-06"}
+    out = build_report(path, tmp_path / "rep", ["md"], replications=2, advisor_replications=2,
+                       policies="us-2021-old,us-2022-06")
+    md = (out / "report.md").read_text()
+    assert "us-2022-06" in md and "us-2021-old" in md
+    assert main(["report", str(store), "--out", str(tmp_path / "r2"), "--policies", "us-2021-old,us-2021-new"]) == 2
+    assert "applies to a scenario file" in capsys.readouterr().err
+    assert not (tmp_path / "r2").exists()
