@@ -1,4 +1,4 @@
-"""Domain rules (docs: /work/shared/domain.md), each checked end to end or on its unit.
+"""Amazon's published rules (docs/sources.md), each checked end to end or on its unit.
 
 Every test builds a small scenario with all incidents off except the one under test and
 makes the path under test certain by setting buyer/seller rates to 0 or 1.

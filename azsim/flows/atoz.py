@@ -1,4 +1,4 @@
-"""The standard A-to-z Guarantee flow, chargebacks and returns (domain.md, "standard flow").
+"""The standard A-to-z Guarantee flow, chargebacks and returns (Amazon's rules: docs/sources.md [13]-[26]).
 
 Step list (each step names the parameter behind it):
 1. The buyer contacts the seller (``buyers.contact_seller_first``); the seller must answer within
@@ -97,7 +97,7 @@ def claim(run: Books, o, reason: str, filed: float, incident_at: float, auto: bo
 
 
 APPEAL_REVERSAL_DAYS = 7.0
-"""Amazon reverses a grant within 7 days of a successful appeal (domain.md, step 5)."""
+"""Amazon reverses a grant within 7 days of a successful appeal (docs/sources.md [21])."""
 
 
 def _appeal(run: Books, o, decided: float) -> float | None:

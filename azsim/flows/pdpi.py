@@ -1,6 +1,6 @@
 """Property damage / personal injury (PD/PI) claims under the old and the new flow.
 
-Old flow (``policy.pdpi_handler: seller``), domain.md "Old flow":
+Old flow (``policy.pdpi_handler: seller``), as Amazon's announcement describes it (docs/sources.md [1]):
 1. A safety incident harms the buyer (``incidents.product_safety``; amount lognormal,
    ``incidents.pdpi_amount``) some days after delivery (``incidents.use_days_before_harm``).
 2. The buyer contacts the seller directly (``policy.pdpi_claim_propensity``, after
@@ -13,7 +13,7 @@ Old flow (``policy.pdpi_handler: seller``), domain.md "Old flow":
    wins with ``litigation.buyer_win_if_valid`` / ``_if_fraud`` after ``days_to_judgement``
    (lognormal, stream ``D.JUDGE_DELAY``). Otherwise the buyer carries the loss.
 
-New flow (``pdpi_handler: amazon``), domain.md "New flow":
+New flow (``pdpi_handler: amazon``), Amazon's rules of 1 Sep 2021 (docs/sources.md [1]-[4]):
 1. The buyer reports to Amazon within ``policy.pdpi_report_window_days`` (90).
 2. Screening rejects fraudulent claims (``policy.screening_recall``) and some valid ones
    (``policy.screening_false_positive``).
