@@ -3,8 +3,8 @@
 For each of the five practices of the seed article (docs/sources.md, "The five seller
 practices"), and for the practice the 2021 change is about (answer claims promptly, keep the
 insurance certificate on file with Amazon), the scenario is run again with that practice moved
-to a good level and compared with the scenario itself on the same seeds. Every random draw of an order is a hashed uniform
-of (replication, order, stream), and the practice-dependent incident types own fixed-width
+to a good level and compared with the scenario itself on the same seeds. Every random draw of
+an order is a hashed uniform of (replication, order, stream), and the practice-dependent incident types own fixed-width
 slots, so the two runs are paired order by order (docs/model.md, section 7, item 1). Per
 replication and policy:
 
