@@ -469,6 +469,10 @@ def main(argv: list[str] | None = None) -> int:
                "report": cmd_report, "policies": cmd_policies}[args.command]
     try:
         return handler(args)
+    except BrokenPipeError:  # the reader went away (`azsim policies | head`): stop quietly, as Unix tools do
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 0
     except ScenarioError as err:
         where = f"{err.source}: " if err.source else ""
         for problem in err.problems:

@@ -146,3 +146,13 @@ def test_results_of_a_missing_or_corrupt_store_exit_2(tmp_path):
     junk.write_text("not a database")
     p = run_cli("results", str(junk))
     assert p.returncode == 2 and "not an azsim results store" in p.stderr
+
+
+def test_output_piped_into_a_reader_that_stops_early_gives_no_traceback():
+    import subprocess
+    import sys
+
+    proc = subprocess.run(f"{sys.executable} -m azsim.cli policies | head -1", shell=True, capture_output=True,
+                          text=True)
+    assert proc.stdout.startswith("Policy versions")
+    assert "Traceback" not in proc.stderr and "BrokenPipe" not in proc.stderr
