@@ -26,7 +26,7 @@ run: $(STAMP_RUN)
 
 ## app: set up .venv if needed and open the what-if explorer (Streamlit) on localhost
 app: $(STAMP_RUN)
-	$(VENV)/bin/streamlit run app.py
+	$(VENV)/bin/streamlit run app.py --server.address 127.0.0.1
 
 ## browser: install Debian's chromium and chromium-driver for the browser test, if missing (needs root; CI calls it)
 browser:

@@ -363,11 +363,12 @@ _Probability = Annotated[float, Field(ge=0.0, le=1.0, description=(
 _Reinstate = Annotated[float, Field(ge=0.0, le=3650.0, description="mean days to reinstatement (plan of action)")]
 
 
-class OdrRule(Model):
-    """Order Defect Rate: defective orders / orders; a breach is a rate at or over ``limit``."""
+class MetricRule(Model):
+    """What every account-health metric has: a limit over a window, the small-sample rules, and the
+    action Amazon takes on a breach. Each metric below sets its own defaults."""
 
-    limit: _Limit = 0.01
-    window_days: _Window = 60
+    limit: _Limit
+    window_days: _Window
     min_orders: _MinOrders = 100
     min_events: _MinEvents = 3
     consecutive_reviews: _Consecutive = 2
@@ -376,43 +377,36 @@ class OdrRule(Model):
     reinstatement_days: _Reinstate = 17.0
 
 
-class LateShipmentRule(Model):
+class OdrRule(MetricRule):
+    """Order Defect Rate: defective orders / orders; a breach is a rate at or over ``limit``."""
+
+    limit: _Limit = 0.01
+    window_days: _Window = 60
+    consequence: Consequence = "account"
+
+
+class LateShipmentRule(MetricRule):
     """Late Shipment Rate: late / shipped seller-fulfilled orders; a breach is at or over ``limit``."""
 
     limit: _Limit = 0.04
     window_days: _Window = 30
-    min_orders: _MinOrders = 100
-    min_events: _MinEvents = 3
-    consecutive_reviews: _Consecutive = 2
     consequence: Consequence = "seller_fulfilled"
-    action_probability: _Probability = 0.3
-    reinstatement_days: _Reinstate = 17.0
 
 
-class CancelRule(Model):
+class CancelRule(MetricRule):
     """Pre-fulfilment cancel rate: cancelled / seller-fulfilled orders; a breach is at or over ``limit``."""
 
     limit: _Limit = 0.025
     window_days: _Window = 7
-    min_orders: _MinOrders = 100
-    min_events: _MinEvents = 3
-    consecutive_reviews: _Consecutive = 2
     consequence: Consequence = "seller_fulfilled"
-    action_probability: _Probability = 0.3
-    reinstatement_days: _Reinstate = 17.0
 
 
-class ValidTrackingRule(Model):
+class ValidTrackingRule(MetricRule):
     """Valid Tracking Rate: tracked / shipped seller-fulfilled packages; a breach is a rate BELOW ``limit``."""
 
     limit: _Limit = 0.95
     window_days: _Window = 30
-    min_orders: _MinOrders = 100
-    min_events: _MinEvents = 3
-    consecutive_reviews: _Consecutive = 2
     consequence: Consequence = "seller_fulfilled_categories"
-    action_probability: _Probability = 0.3
-    reinstatement_days: _Reinstate = 17.0
     affected_share: Rate = Field(
         0.5, description="share of seller-fulfilled orders in the categories a valid-tracking restriction stops"
     )

@@ -52,7 +52,8 @@ def test_ratio_before_and_after_issue_8_in_one_run():
         pytest.skip(f"commit {BEFORE_ISSUE_8} not in this clone")
     with tempfile.TemporaryDirectory() as tmp:
         archive = Path(tmp) / "before.tar"
-        subprocess.run(["git", "archive", "-o", str(archive), BEFORE_ISSUE_8, "azsim"], cwd=ROOT, check=True)
+        subprocess.run(["git", "archive", "-o", str(archive), BEFORE_ISSUE_8, "azsim", "scenarios"], cwd=ROOT,
+                       check=True)
         with tarfile.open(archive) as tar:
             tar.extractall(Path(tmp) / "before", filter="data")
         before = _bench(1_000_000, Path(tmp) / "before")
