@@ -216,19 +216,21 @@ def format_summary(result) -> str:
         lines.append(f"Replications auto: precision {rule['precision']:.0%} of the seller-cost change {state}.")
     lines.append("")
     width = max(34, *(len(str(label)) + 1 for label in table.index))
-    head = f"{'':{width}}" + "".join(f"{p:>12}" for p in pols)
+    level_w = {p: max(12, len(p) + 2) for p in pols}  # long version names keep their columns apart
+    delta_w = {p: max(14, len(f"{p} - {base}") + 2) for p in pols[1:]}
+    head = f"{'':{width}}" + "".join(f"{p:>{level_w[p]}}" for p in pols)
     for p in pols[1:]:
-        head += f"{p + ' - ' + base:>14}{'95% CI':>24}{'change':>9}"
+        head += f"{p + ' - ' + base:>{delta_w[p]}}{'95% CI':>24}{'change':>9}"
     lines.append(head)
     for label, row in table.iterrows():
         money = f"({cur}/yr)" in label
-        line = f"{label:{width}}" + "".join(f"{_fmt(row[p], money):>12}" for p in pols)
+        line = f"{label:{width}}" + "".join(f"{_fmt(row[p], money):>{level_w[p]}}" for p in pols)
         for p in pols[1:]:
             tag = f"{p}-{base}"
             lo, hi, pct = row[f"{tag} ci95 low"], row[f"{tag} ci95 high"], row[f"{tag} change %"]
             ci = "n/a" if _missing(lo) or _missing(hi) else f"[{_fmt(lo, money, True)}, {_fmt(hi, money, True)}]"
             pct_s = "n/a" if _missing(pct) else f"{pct:+.1f}%"
-            line += f"{_fmt(row[tag], money, True):>14}{ci:>24}{pct_s:>9}"
+            line += f"{_fmt(row[tag], money, True):>{delta_w[p]}}{ci:>24}{pct_s:>9}"
         lines.append(line)
     return "\n".join(lines)
 
