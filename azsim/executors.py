@@ -78,6 +78,23 @@ class LocalExecutor(Executor):
         self._pool.shutdown(wait=True, cancel_futures=True)
 
 
+def _preload_azsim_in_forkserver() -> None:
+    """Let the forkserver that starts Dask's worker processes import azsim (and so numpy, pandas,
+    SciPy, SimPy, DuckDB) once: every worker forked from it starts with them loaded, instead of
+    importing them itself before its first run. Distributed chooses its own preload list the first
+    time it creates the context; this adds azsim to it (no effect once the forkserver runs)."""
+    from distributed.utils import get_mp_context
+
+    ctx = get_mp_context()
+    if getattr(ctx, "get_start_method", lambda: "")() != "forkserver":
+        return
+    from multiprocessing import forkserver
+
+    current = list(getattr(getattr(forkserver, "_forkserver", None), "_preload_modules", None) or ["distributed"])
+    if "azsim.sweep" not in current:
+        ctx.set_forkserver_preload([*current, "azsim.sweep"])
+
+
 class DaskExecutor(Executor):
     """Dask distributed: a new LocalCluster, or a running scheduler at ``address`` (HOST:PORT)."""
 
@@ -107,6 +124,7 @@ class DaskExecutor(Executor):
                     "distributed.worker.multiprocessing-method": "forkserver",
                 }
                 with dask.config.set(quiet_workers):
+                    _preload_azsim_in_forkserver()
                     self._cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
                                                  dashboard_address=None, silence_logs=40)
                 self._client = Client(self._cluster)
