@@ -24,9 +24,10 @@ $(STAMP_DEV): pyproject.toml | $(PY)
 run: $(STAMP_RUN)
 	$(VENV)/bin/azsim compare scenarios/default.yaml
 
-## app: set up .venv if needed and open the what-if explorer (Streamlit) on localhost
+## app: set up .venv if needed and open the what-if explorer (Streamlit) on http://127.0.0.1:8501
+## (.streamlit/config.toml, read from this folder: 127.0.0.1 only, no tracebacks in the browser, 1 MB uploads)
 app: $(STAMP_RUN)
-	$(VENV)/bin/streamlit run app.py --server.address 127.0.0.1
+	$(VENV)/bin/streamlit run app.py
 
 ## browser: install Debian's chromium and chromium-driver for the browser test, if missing (needs root; CI calls it)
 browser:

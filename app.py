@@ -1,12 +1,21 @@
 """azsim what-if explorer (Streamlit). Thin: widgets -> azsim API -> charts.
 
-Run with `make app` or `streamlit run app.py`. Every number shown comes from azsim
-(`compare`, `advise`, `azsim.views`); this page only arranges widgets and charts.
+Run with `make app` (from the repository root, so that Streamlit reads `.streamlit/config.toml`:
+127.0.0.1 only, no tracebacks in the browser, uploads up to 1 MB). Every number shown comes from
+azsim (`compare`, `advise`, `azsim.views`); this page only arranges widgets and charts.
+
+Nothing a user sends raises a page exception: an upload is read and validated by azsim.scenario
+(the code behind the CLI), and any failure of an upload, a widget setting or a simulation is shown
+as an error box while the last scenario that ran stays on screen with its results.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
+import logging
+import math
+import re
 from pathlib import Path
 
 import altair as alt
@@ -15,10 +24,20 @@ import streamlit as st
 import yaml
 
 from azsim import ScenarioError, __version__, compare, scenario_from_dict
-from azsim.advisor import PRACTICE_LABELS, advise
+from azsim.advisor import PRACTICE_LABELS, PRACTICES, advise
 from azsim.executors import LocalExecutor
+from azsim.outputs import md_escape
 from azsim.policy import policy_versions
-from azsim.scenario import MAX_FILE_BYTES, apply_overrides, field_info, parse_yaml, read_yaml
+from azsim.scenario import (
+    DEFAULT_MAX_MEMORY_MB,
+    MAX_FILE_BYTES,
+    apply_overrides,
+    check_budget,
+    estimate,
+    field_info,
+    parse_yaml,
+    read_yaml,
+)
 from azsim.views import (
     PALETTE,
     claims_funnel,
@@ -32,6 +51,17 @@ from azsim.views import (
 ROOT = Path(__file__).resolve().parent
 SCENARIOS = ROOT / "scenarios"
 DEFAULT_REPLICATIONS = 8
+DEFAULT_SEED = 20210901
+UPLOAD_LIMIT_MB = max(1, math.ceil(MAX_FILE_BYTES / 2**20))  # what the uploader states (and server.maxUploadSize)
+STILL_SHOWING = "Still showing the last good scenario."
+# The page refuses at once what it could not answer in a few minutes on two cores or would run the machine
+# out of memory: azsim.scenario's estimate and check_budget, as the CLI, with the CLI's memory limit and a
+# work limit for a page (the CLI's, 1e10 orders, is hours of simulation).
+MAX_MEMORY_MB = DEFAULT_MAX_MEMORY_MB
+MAX_ORDERS = 100_000_000  # orders x policies x replications: about 5 min on 2 cores
+ADVISOR_COMPARISONS = 1 + len(PRACTICES) + 2  # the seller as it is, each practice improved, insured and not
+
+log = logging.getLogger("azsim.app")
 
 st.set_page_config(page_title="azsim: A-to-z Guarantee what-if", layout="wide")
 
@@ -48,12 +78,57 @@ def run_compare(scenario_json: str, replications: int, seed: int):
     return compare(scenario, replications=replications, seed=seed, executor=_pool())
 
 
+def within_budget(scenario_json: str, replications: int, what: str = "this comparison") -> None:
+    """Raise ScenarioError if simulating ``replications`` paired replications of the scenario would
+    exceed the page's memory or work limit (nothing is simulated)."""
+    scenario = scenario_from_dict(json.loads(scenario_json))
+    try:
+        check_budget(estimate(scenario, replications, workers=_pool().workers), MAX_MEMORY_MB, MAX_ORDERS, what)
+    except ScenarioError as err:
+        raise ScenarioError([re.sub(r"; --max-\w+ \w+ to raise it\)", ")", p) for p in err.problems]
+                            + ["lower the orders per day or the replications (the command line, azsim compare, "
+                               "can run larger comparisons)"]) from None
+
+
+def simulate(fn, scenario_json: str, replications: int, seed: int):
+    """Call a cached simulation (``run_compare`` or ``run_advice``) once it is within the page's budget."""
+    advice = fn is run_advice
+    within_budget(scenario_json, replications * (ADVISOR_COMPARISONS if advice else 1),
+                  "the advisor" if advice else "this comparison")
+    return fn(scenario_json, replications, seed)
+
+
 @st.cache_data(show_spinner=False, max_entries=8)
 def run_advice(scenario_json: str, replications: int, seed: int):
     scenario = scenario_from_dict(json.loads(scenario_json))
     return advise(scenario, replications=replications, seed=seed,
                   run=lambda s, replications, seed: compare(s, replications=replications, seed=seed,
                                                             executor=_pool()))
+
+
+# ---- messages ---------------------------------------------------------------------------------
+_MARKDOWN = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:])")
+
+
+def plain(text, limit: int = 500) -> str:
+    """``text`` shown as itself in Streamlit's markdown, on one line of at most ``limit`` characters:
+    no links, images, HTML or colour directives from a file name, a field name or a value in an upload."""
+    text = " ".join(str(text).split())
+    return _MARKDOWN.sub(r"\\\1", text if len(text) <= limit else text[: limit - 1] + "…")
+
+
+def problems_of(err: BaseException) -> list[str]:
+    """One-line problems for an error box: a ScenarioError's own, else the exception named (its
+    traceback goes to the server's log, never to the browser)."""
+    if isinstance(err, ScenarioError):
+        return err.problems or [str(err)]
+    log.error("azsim app: %s", type(err).__name__, exc_info=err)
+    detail = str(err).strip().splitlines()[0][:300] if str(err).strip() else ""
+    return [f"unexpected error ({type(err).__name__}){': ' + detail if detail else ''}"]
+
+
+def error_box(head: str, problems: list[str], tail: str = "") -> None:
+    st.error(f"{head}\n\n" + "\n".join(f"- {plain(p)}" for p in problems) + (f"\n\n{tail}" if tail else ""))
 
 
 # ---- scenario choice -------------------------------------------------------------------------
@@ -77,8 +152,9 @@ def _widget(container, path: str, label: str, value, kind: str = "number", unit:
     help_text = f"{info['description']} ({path})".strip() if info["description"] else path
     lo, hi = info["low"], info["high"]
     if kind == "percent":
-        v = container.slider(f"{label} (%)", 0.0, 100.0, float(value) * 100, step=0.5, help=help_text, key=key)
-        return v / 100
+        shown = float(value) * 100
+        v = container.slider(f"{label} (%)", 0.0, 100.0, shown, step=0.5, help=help_text, key=key)
+        return value if v == shown else v / 100  # untouched: exactly the scenario's value
     if kind == "choice":
         options = kw["options"]
         return container.selectbox(label, options, index=options.index(value), help=help_text, key=key)
@@ -109,7 +185,8 @@ def policy_version_boxes(sb, base: dict, source: str) -> tuple[dict, str]:
         now = pol.preset if pol.preset in versions else "(custom)"
         if now == "(custom)":
             options = ["(custom)", *options]
-        pick = sb.selectbox(f"Policy '{name}'", options, index=options.index(now), key=f"version:{name}@{source}",
+        pick = sb.selectbox(f"Policy '{plain(name)}'", options, index=options.index(now),
+                            key=f"version:{name}@{source}",
                             help=f"the rules this policy follows; versions in {cur} (azsim policies lists them all)")
         if pick != now:
             base = apply_overrides(base, {f"policies.{name}.preset": pick})
@@ -121,36 +198,97 @@ def policy_version_boxes(sb, base: dict, source: str) -> tuple[dict, str]:
     return base, ",".join(picks)
 
 
-def sidebar() -> tuple[dict | None, int, int]:
+def load_upload(name: str, raw: bytes) -> dict:
+    """An uploaded scenario's data, read and validated as the CLI reads a scenario file: the size
+    limit, UTF-8, then azsim.scenario's YAML parser (with its limits) and schema. Raises ScenarioError."""
+    if len(raw) > MAX_FILE_BYTES:
+        raise ScenarioError([f"file too large ({len(raw)} bytes; limit {MAX_FILE_BYTES})"], name)
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ScenarioError(["not a text file (UTF-8 YAML expected)"], name) from None
+    data = parse_yaml(text, name)
+    if data is None:  # the CLI reads an empty file as all defaults; an empty upload is a mistake
+        raise ScenarioError(["empty file (no scenario fields in it)"], name)
+    scenario_from_dict(data, name)
+    return data
+
+
+def try_upload(name: str, raw: bytes, reps: int, seed: int) -> dict:
+    """The upload's data once it has loaded, validated and simulated (at the page's replications and
+    seed: the page then shows it from the cache); raises whatever failed."""
+    data = load_upload(name, raw)
+    with st.spinner(f"Simulating {plain(name)}…"):
+        simulate(run_compare, json.dumps(scenario_from_dict(data, name).to_dict()), reps, seed)
+    return data
+
+
+def scenario_source(sb, choice: str) -> tuple[dict, str, str, dict | None]:
+    """The scenario data to start from, the key of its widgets, a label for the page, and the upload
+    tried in this run (None if none is new).
+
+    An upload is used only once it has loaded, validated and simulated; otherwise an error box names
+    the problem and the last good scenario stays (the last good upload, else the chosen file), with
+    its widget settings.
+    """
+    upload = sb.file_uploader(f"…or upload a scenario (YAML, up to {UPLOAD_LIMIT_MB} MB)", type=["yaml", "yml"],
+                              max_upload_size=UPLOAD_LIMIT_MB)
+    state = st.session_state
+    good = state.get("good_upload")
+    if upload is not None:
+        raw = upload.getvalue()
+        digest = hashlib.sha256(raw).hexdigest()[:16]
+        bad = state.setdefault("bad_uploads", {})
+        if good is not None and good["digest"] == digest:
+            return good["data"], f"upload:{digest}", f"uploaded {upload.name}", None
+        if digest not in bad:
+            try:
+                data = try_upload(upload.name, raw, state.get("reps", DEFAULT_REPLICATIONS),
+                                  state.get("seed", DEFAULT_SEED))
+            except Exception as err:
+                bad[digest] = problems_of(err)
+            else:
+                trial = {"name": upload.name, "digest": digest, "data": data}
+                return data, f"upload:{digest}", f"uploaded {upload.name}", trial
+        error_box(f"Cannot use {plain(upload.name)}:", bad[digest], STILL_SHOWING)
+        if good is not None:
+            return good["data"], f"upload:{good['digest']}", f"uploaded {good['name']}", None
+    return _load_file(choice), choice, choice, None
+
+
+def sidebar() -> tuple[dict | None, int, int, str]:
+    """The sidebar's widgets; returns the edited scenario (None if the settings are not valid), the
+    replications, the seed and a label naming the scenario's source."""
     sb = st.sidebar
     sb.header("Scenario")
     files = _scenario_files()
     choice = sb.selectbox("Scenario", files, index=files.index("default.yaml") if "default.yaml" in files else 0)
-    upload = sb.file_uploader("…or upload a scenario (YAML)", type=["yaml", "yml"])
-    base = None
-    if upload is not None:
-        raw = upload.getvalue()
-        try:
-            if len(raw) > MAX_FILE_BYTES:
-                raise ScenarioError([f"file too large ({len(raw)} bytes; limit {MAX_FILE_BYTES})"], upload.name)
-            try:
-                text = raw.decode("utf-8")
-            except UnicodeDecodeError:
-                raise ScenarioError(["not a text file (UTF-8 YAML expected)"], upload.name) from None
-            data = parse_yaml(text, upload.name)
-            scenario_from_dict(data, upload.name)  # validate before using it
-            st.session_state["last_good_upload"] = (upload.name, data)
-            base = data
-        except ScenarioError as err:
-            st.error(f"Cannot use {upload.name}:\n\n" + "\n".join(f"- {p}" for p in err.problems)
-                     + "\n\nStill showing the last good scenario.")
-            last = st.session_state.get("last_good_upload")
-            base = last[1] if last else None
-    source = choice
-    if base is None:
-        base = _load_file(choice)
+    edited, label, trial = None, choice, None
+    try:
+        base, source, label, trial = scenario_source(sb, choice)
+    except Exception as err:  # a shipped file that no longer loads
+        error_box(f"Cannot use {plain(choice)}:", problems_of(err), STILL_SHOWING)
     else:
-        source = "upload:" + st.session_state["last_good_upload"][0]
+        try:
+            edited = settings(sb, base, source)
+        except Exception as err:
+            if trial is not None:  # the upload simulated but cannot be drawn: refuse it, draw the last good one
+                st.session_state["bad_uploads"][trial["digest"]] = problems_of(err)
+                st.rerun()
+            error_box("These settings are not valid:", problems_of(err), STILL_SHOWING)
+    if trial is not None and edited is not None:
+        st.session_state["good_upload"] = trial
+    sb.header("Simulation")
+    reps = int(sb.number_input("Replications", min_value=2, max_value=200, value=DEFAULT_REPLICATIONS, step=1,
+                               key="reps",
+                               help="paired replications; more = narrower confidence intervals, slower"))
+    seed = int(sb.number_input("Seed", min_value=0, value=DEFAULT_SEED, step=1, key="seed"))
+    return edited, reps, seed, label
+
+
+def settings(sb, base: dict, source: str) -> dict:
+    """The policy-version boxes and the scenario's widgets; returns the edited scenario's data or
+    raises ScenarioError (or whatever a widget raised)."""
     base, versions_key = policy_version_boxes(sb, base, source)
     s = scenario_from_dict(base)
     d = s.to_dict()
@@ -214,7 +352,7 @@ def sidebar() -> tuple[dict | None, int, int]:
         newest = pols[-1]
         p = d["policies"][newest]
         psource = f"{source}|{versions_key}"  # a new policy version resets these widgets to its values
-        sb.header(f"Policy '{newest}'")
+        sb.header(f"Policy '{plain(newest)}'")
         o[f"policies.{newest}.amazon_pays_threshold"] = _widget(
             sb, f"policies.{newest}.amazon_pays_threshold", "Amazon pays claims up to", p["amazon_pays_threshold"],
             unit=d["market"]["currency"], step=100.0, source=psource)
@@ -227,16 +365,7 @@ def sidebar() -> tuple[dict | None, int, int]:
         o[f"policies.{newest}.message_reply_hours"] = _widget(
             sb, f"policies.{newest}.message_reply_hours", "Hours to answer a buyer message",
             p["message_reply_hours"], unit="h", step=12.0, source=psource)
-    sb.header("Simulation")
-    reps = int(sb.number_input("Replications", min_value=2, max_value=200, value=DEFAULT_REPLICATIONS, step=1,
-                               help="paired replications; more = narrower confidence intervals, slower"))
-    seed = int(sb.number_input("Seed", min_value=0, value=20210901, step=1))
-    try:
-        edited = s.with_overrides(o)
-    except ScenarioError as err:
-        st.error("These settings are not valid:\n\n" + "\n".join(f"- {p}" for p in err.problems))
-        return None, reps, seed
-    return edited.to_dict(), reps, seed
+    return s.with_overrides(o).to_dict()
 
 
 # ---- the page ---------------------------------------------------------------------------------
@@ -325,8 +454,12 @@ def advisor_section(scenario_json: str, reps: int, seed: int) -> None:
     if not st.toggle("Run the practice advisor (about 11 comparisons)", key="advisor_on"):
         st.caption("Each practice is moved to a good level and compared with this scenario on the same seeds.")
         return
-    with st.spinner("Comparing each practice at a good level…"):
-        advice = run_advice(scenario_json, reps, seed)
+    try:
+        with st.spinner("Comparing each practice at a good level…"):
+            advice = simulate(run_advice, scenario_json, reps, seed)
+    except Exception as err:
+        error_box("The advisor could not run:", problems_of(err))
+        return
     df = advice.practices.copy()
     df["practice"] = df["practice"].map(lambda k: PRACTICE_LABELS.get(k, k))
     st.dataframe(advice.table(), hide_index=True, width="stretch")
@@ -349,7 +482,7 @@ def downloads(scenario: dict, result, table: pd.DataFrame) -> None:
                        "application/x-yaml")
     c2.download_button("Results (CSV)", result.runs.to_csv(index=False), "results.csv", "text/csv")
     c3.download_button("Results (JSON)", result.to_json(), "results.json", "application/json")
-    report = (f"# azsim what-if: {result.scenario.name}\n\nazsim {__version__}, scenario hash "
+    report = (f"# azsim what-if: {md_escape(result.scenario.name)}\n\nazsim {__version__}, scenario hash "
               f"{result.scenario.hash}, {result.replications} replications, seed {result.seed}.\n\n"
               "## Yearly cost by party, paired change with 95% CI\n\n```\n" + table.to_string(index=False)
               + "\n```\n\n## Summary\n\n```\n" + result.summary().to_string() + "\n```\n")
@@ -379,9 +512,14 @@ def compare_two(reps: int, seed: int) -> None:
     right = b.selectbox("Right scenario", files,
                         index=files.index("negligent.yaml") if "negligent.yaml" in files else 0)
     for col, name in ((a, left), (b, right)):
-        s = scenario_from_dict(_load_file(name))
-        with st.spinner(f"Simulating {name}…"):
-            res = run_compare(json.dumps(s.to_dict()), reps, seed)
+        try:
+            s = scenario_from_dict(_load_file(name), name)
+            with st.spinner(f"Simulating {name}…"):
+                res = simulate(run_compare, json.dumps(s.to_dict()), reps, seed)
+        except Exception as err:
+            with col:
+                error_box(f"Cannot simulate {plain(name)}:", problems_of(err))
+            continue
         col.dataframe(headline(res), hide_index=True, width="stretch")
 
 
@@ -389,18 +527,39 @@ def main() -> None:
     st.title("What does the new A-to-z policy cost this seller?")
     st.caption("azsim: Amazon's A-to-z Guarantee before and after 1 Sep 2021, simulated on paired replications. "
                "Change the seller in the sidebar; every figure is per year with a 95% confidence interval.")
-    scenario, reps, seed = sidebar()
-    if scenario is None:
-        return
-    key = json.dumps(scenario)  # keeps the policy order: the first policy is the baseline
-    with st.spinner(f"Simulating {reps} paired replications…"):
-        result = run_compare(key, reps, seed)
+    scenario, reps, seed, label = sidebar()
+    result = None
+    if scenario is not None:
+        key = json.dumps(scenario)  # keeps the policy order: the first policy is the baseline
+        try:
+            with st.spinner(f"Simulating {reps} paired replications…"):
+                result = simulate(run_compare, key, reps, seed)
+        except Exception as err:
+            error_box("These settings could not be simulated:", problems_of(err), STILL_SHOWING)
+        else:
+            st.session_state["last_run"] = (key, reps, seed, label)
+    if result is None:  # the last scenario that ran, from the cache
+        last = st.session_state.get("last_run")
+        if last is None:
+            return
+        key, reps, seed, label = last
+        try:
+            result = simulate(run_compare, key, reps, seed)
+        except Exception as err:
+            error_box("Cannot show the last good scenario either:", problems_of(err))
+            return
+        scenario = json.loads(key)
+    s = result.scenario
+    st.markdown(f"Scenario **{plain(s.name)}** ({plain(label)}){': ' + plain(s.description) if s.description else ''}")
     tab1, tab2, tab3 = st.tabs(["This seller", "Two scenarios", "About"])
     with tab1:
-        table = show_headline(result)
-        charts(result)
-        advisor_section(key, reps, seed)
-        downloads(scenario, result, table)
+        try:
+            table = show_headline(result)
+            charts(result)
+            advisor_section(key, reps, seed)
+            downloads(scenario, result, table)
+        except Exception as err:
+            error_box("Cannot draw these results:", problems_of(err))
     with tab2:
         compare_two(reps, seed)
     with tab3:

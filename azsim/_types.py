@@ -4,37 +4,89 @@ from __future__ import annotations
 
 import math
 from statistics import NormalDist
-from typing import Annotated, Any
+from typing import Annotated, Any, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
+
+MAX_MONEY = 1e9
+"""The largest amount of money any one field may hold (in the scenario's currency)."""
+
+MAX_DAYS = 36_500.0
+"""The longest duration any field may hold: 100 years."""
 
 Rate = Annotated[float, Field(ge=0.0, le=1.0)]
 """A probability or share, in [0, 1]."""
 
-Money = Annotated[float, Field(ge=0.0)]
-"""An amount of money in the scenario's currency (``market.currency``; US dollars by default), never negative."""
+Money = Annotated[float, Field(ge=0.0, le=MAX_MONEY)]
+"""An amount of money in the scenario's currency (``market.currency``; US dollars by default), never
+negative, at most 1e9."""
 
-Days = Annotated[float, Field(ge=0.0)]
-"""A duration or mean duration in days, never negative."""
+Days = Annotated[float, Field(ge=0.0, le=MAX_DAYS)]
+"""A duration or mean duration in days, never negative, at most 100 years."""
 
-Hours = Annotated[float, Field(ge=0.0)]
-"""A duration in hours, never negative."""
+Hours = Annotated[float, Field(ge=0.0, le=MAX_DAYS * 24)]
+"""A duration in hours, never negative, at most 100 years."""
 
-Minutes = Annotated[float, Field(ge=0.0)]
-"""A duration in minutes, never negative."""
+Minutes = Annotated[float, Field(ge=0.0, le=10_080.0)]
+"""A duration in minutes (a task's handling time), never negative, at most a week."""
+
+
+def _is_number_type(ann: Any) -> bool:
+    """Whether a field annotation is (or includes) int or float: a boolean there is an error."""
+    if ann is int or ann is float:
+        return True
+    return any(_is_number_type(a) for a in get_args(ann) if a is not type(None))
 
 
 class Model(BaseModel):
-    """Base of every schema model: unknown fields are errors and objects are immutable."""
+    """Base of every schema model: unknown fields are errors and objects are immutable.
 
-    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)
+    Every number is finite (``inf`` and ``nan`` are refused) and a boolean is never a number
+    (``true`` in a numeric field is an error, not 1).
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True, allow_inf_nan=False)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_boolean_numbers(cls, value: Any, info: ValidationInfo) -> Any:
+        if isinstance(value, bool) and info.field_name is not None:
+            field = cls.model_fields.get(info.field_name)
+            if field is not None and field.annotation is not bool and _is_number_type(field.annotation):
+                raise ValueError(f"input should be a number, not a boolean (got {str(value).lower()})")
+        return value
+
+
+def _control_character(text: str, allowed: str) -> str | None:
+    return next((c for c in text if (ord(c) < 32 and c not in allowed) or 0x7F <= ord(c) < 0xA0
+                 or 0xD800 <= ord(c) < 0xE000), None)
+
+
+def _printable(text: str) -> str:
+    """Free text (descriptions, sources): no control characters but newline and tab, valid UTF-8."""
+    bad = _control_character(text, "\n\t")
+    if bad is not None:
+        raise ValueError(f"contains the control character {bad!r}; use printable text")
+    return text
+
+
+def _one_line(text: str) -> str:
+    """A name: printable text on one line."""
+    bad = _control_character(text, "")
+    if bad is not None:
+        raise ValueError(f"contains the character {bad!r}; a name is printable text on one line")
+    return text
+
+
+Text = Annotated[str, AfterValidator(_printable)]
+"""Free text: printable characters, newlines and tabs."""
 
 
 _NORMAL = NormalDist()
 _U_EDGE = 1e-12
 
 
-DelayMean = Annotated[float, Field(ge=0.0, le=36_500.0, description="mean delay (days)")]
+DelayMean = Annotated[float, Field(ge=0.0, le=MAX_DAYS, description="mean delay (days)")]
 """The mean of a random delay, in days (at most 100 years)."""
 
 DelayCv = Annotated[float, Field(ge=0.0, le=3.0, description="coefficient of variation: standard deviation / mean")]

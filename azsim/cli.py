@@ -6,13 +6,16 @@ import argparse
 import json
 import math
 import os
+import signal
 import sys
+import threading
 from pathlib import Path
 
 from . import __version__
 from .scenario import ScenarioError, load_scenario, parse_override, policies_from_names, scenario_from_dict
 
 EXIT_INPUT = 2
+EXIT_INTERRUPTED = 130
 
 
 class _Parser(argparse.ArgumentParser):
@@ -33,13 +36,61 @@ def _positive_int(text: str) -> int:
 
 
 def _seed(text: str) -> int:
+    from .scenario import MAX_SEED
+
     try:
         value = int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text[:40]!r}") from None
     if value < 0:
         raise argparse.ArgumentTypeError(f"must be 0 or more, got {value}")
+    if value > MAX_SEED:
+        raise argparse.ArgumentTypeError("must be at most 2**63 - 1")
     return value
+
+
+def _at_most(maximum: int):
+    """A whole number from 1 to ``maximum`` (replications, samples: counts plainly beyond any machine are refused)."""
+
+    def parse(text: str) -> int:
+        value = _positive_int(text)
+        if value > maximum:
+            raise argparse.ArgumentTypeError(f"must be at most {maximum:,}, got {value:,}")
+        return value
+
+    return parse
+
+
+def _replication_count(text: str) -> int:
+    from .scenario import MAX_REPLICATIONS
+
+    return _at_most(MAX_REPLICATIONS)(text)
+
+
+def _sample_count(text: str) -> int:
+    from .experiments import MAX_SAMPLES
+
+    return _at_most(MAX_SAMPLES)(text)
+
+
+def _positive_number(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text[:40]!r}") from None
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"must be a positive finite number, got {text[:40]!r}")
+    return value
+
+
+def _budget_args(p) -> None:
+    """--max-memory and --max-orders: a run whose estimate exceeds them is refused before any work."""
+    from .scenario import DEFAULT_MAX_MEMORY_MB, DEFAULT_MAX_ORDERS
+
+    p.add_argument("--max-memory", type=_positive_number, default=DEFAULT_MAX_MEMORY_MB, metavar="MB",
+                   help=f"refuse a run estimated to need more memory (default {DEFAULT_MAX_MEMORY_MB} MB)")
+    p.add_argument("--max-orders", type=_positive_number, default=DEFAULT_MAX_ORDERS, metavar="N",
+                   help=f"refuse a run estimated to simulate more orders x policies (default {DEFAULT_MAX_ORDERS:.0e})")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -52,7 +103,7 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--replications", "-r", type=_replications, default=20,
                    help="replications (default 20), or auto: until --precision is reached")
     c.add_argument("--precision", type=_unit, default=0.05, help="auto: CI half-width / |mean change| (default 0.05)")
-    c.add_argument("--max-replications", type=_positive_int, default=100, help="auto: cap (default 100)")
+    c.add_argument("--max-replications", type=_replication_count, default=100, help="auto: cap (default 100)")
     c.add_argument("--seed", "-s", type=_seed, default=20210901, help="root seed (default 20210901)")
     c.add_argument("--set", dest="overrides", action="append", default=[], metavar="PATH=VALUE",
                    help="override a scenario field by dotted path, e.g. seller.support.staff=2 or "
@@ -60,6 +111,7 @@ def build_parser() -> argparse.ArgumentParser:
     _policies_arg(c)
     c.add_argument("--json", metavar="PATH", help="write the JSON result to PATH (- for stdout)")
     c.add_argument("--quiet", "-q", action="store_true", help="no progress line")
+    _budget_args(c)
 
     v = sub.add_parser("validate", help="check a scenario file: OK, or every problem with its field path")
     v.add_argument("scenario")
@@ -88,11 +140,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     ad = sub.add_parser("advise", help="which practice to fix first, and whether to insure")
     ad.add_argument("scenario")
-    ad.add_argument("--replications", "-r", type=_positive_int, default=20)
+    ad.add_argument("--replications", "-r", type=_replication_count, default=20)
     ad.add_argument("--seed", "-s", type=_seed, default=20210901)
     ad.add_argument("--set", dest="overrides", action="append", default=[], metavar="PATH=VALUE")
     _policies_arg(ad)
     ad.add_argument("--json", metavar="PATH", help="write the advice as JSON (- for stdout)")
+    _budget_args(ad)
 
     rs = sub.add_parser("results", help="list what a results store holds; export it")
     rs.add_argument("store", metavar="STORE.duckdb")
@@ -105,9 +158,10 @@ def build_parser() -> argparse.ArgumentParser:
     rp.add_argument("--out", default=None, metavar="DIR", help="output folder (default ./report)")
     rp.add_argument("--format", default=None, metavar="html,pdf,md",
                     help="comma-separated formats (default html; with --reproduce, the original's)")
-    rp.add_argument("--replications", "-r", type=_positive_int, default=20, help="scenario input: replications "
+    rp.add_argument("--replications", "-r", type=_replication_count, default=20, help="scenario input: replications "
                     "(default 20; the advisor uses half, at least 4)")
     rp.add_argument("--seed", "-s", type=_seed, default=20210901, help="root seed (default 20210901)")
+    _budget_args(rp)
     rp.add_argument("--reproduce", metavar="DIR/metadata.json", default=None,
                     help="rebuild a report from its metadata.json (default --out: DIR_reproduced)")
     _policies_arg(rp)
@@ -128,7 +182,7 @@ def _policies_arg(p) -> None:
 def _replications(text: str):
     if text == "auto":
         return "auto"
-    return _positive_int(text)
+    return _replication_count(text)
 
 
 def _unit(text: str) -> float:
@@ -146,13 +200,14 @@ def _design_args(p, sensitivity: bool = False) -> None:
                    help="a factor: a field's range (LO:HI:STEPS) or list of values; repeatable")
     if not sensitivity:
         p.add_argument("--design", choices=["grid", "lhs", "sobol"], default=None, help="default grid")
-    p.add_argument("--samples", type=_positive_int, default=None,
+    p.add_argument("--samples", type=_sample_count, default=None,
                    help="points of an lhs design, or the base sample N of a Sobol design (a power of 2)")
     p.add_argument("--replications", "-r", type=_replications, default=None, help="a number or 'auto' (default 5)")
     p.add_argument("--precision", type=_unit, default=None, help="auto: target CI half-width / |mean| (default 0.05)")
-    p.add_argument("--max-replications", type=_positive_int, default=None, help="auto: cap (default 100)")
+    p.add_argument("--max-replications", type=_replication_count, default=None, help="auto: cap (default 100)")
     p.add_argument("--seed", "-s", type=_seed, default=None)
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="PATH=VALUE")
+    _budget_args(p)
 
 
 def _executor_args(p) -> None:
@@ -168,15 +223,11 @@ def _load(path: str, overrides: list[str], policies: str | None = None):
 
 
 def _check_output(path: str) -> None:
-    if path == "-":
-        return
-    parent = Path(path).resolve().parent
-    if not parent.is_dir():
-        raise ScenarioError([f"--json: directory does not exist: {parent}"])
-    if not os.access(parent, os.W_OK):
-        raise ScenarioError([f"--json: directory is not writable: {parent}"])
-    if Path(path).is_dir():
-        raise ScenarioError([f"--json: is a directory: {path}"])
+    """--json PATH: checked before any work (empty, too long, a directory, a missing or read-only parent)."""
+    from .outputs import check_target
+
+    if path != "-":
+        check_target("--json", path, "file")
 
 
 def _missing(x) -> bool:
@@ -264,7 +315,8 @@ def cmd_compare(args) -> int:
     from .comparison import compare
 
     scenario = _load(args.scenario, args.overrides, args.policies)
-    if args.json:
+    _check_budget(scenario, args.max_replications if args.replications == "auto" else args.replications, args)
+    if args.json is not None:
         _check_output(args.json)
     result = compare(scenario, replications=args.replications, seed=args.seed, progress=_progress(args.quiet),
                      precision=args.precision, max_replications=args.max_replications)
@@ -301,7 +353,7 @@ def cmd_policies(args) -> int:
     from .policy import policy_versions
 
     versions = policy_versions()
-    if args.json:
+    if args.json is not None:
         _check_output(args.json)
     _emit(format_policies(versions), {"policy_versions": versions}, args.json)
     return 0
@@ -325,7 +377,7 @@ def _progress_bar(quiet: bool, what: str = "runs"):
 
 
 def _spec_from_args(args, design: str | None = None):
-    from .experiments import SweepSpec, load_sweep, parse_vary
+    from .experiments import SweepSpec, load_sweep, parse_vary, slug_name
     from .scenario import read_yaml
 
     raw = read_yaml(args.scenario)
@@ -357,7 +409,7 @@ def _spec_from_args(args, design: str | None = None):
         precision=args.precision or 0.05,
         max_replications=args.max_replications or 100,
         seed=args.seed if args.seed is not None else 20210901,
-        name=Path(args.scenario).stem,
+        name=slug_name(Path(args.scenario).stem),
         source=args.scenario,
     )
 
@@ -368,17 +420,18 @@ def _spec_fields(spec) -> dict:
 
 
 def _check_store_target(path: str) -> None:
-    parent = Path(path).resolve().parent
-    if not parent.is_dir():
-        raise ScenarioError([f"--out: directory does not exist: {parent}"])
-    if Path(path).is_dir():
-        raise ScenarioError([f"--out: is a directory: {path}"])
+    """--out STORE: checked before any work, like --json (a store is one file)."""
+    from .outputs import check_target
+
+    check_target("--out", path, "file")
 
 
 def cmd_sweep(args) -> int:
     from .sweep import run_sweep
 
+    _check_executor(args)
     spec = _spec_from_args(args)
+    _check_sweep_budget(spec, args)
     spec.check()
     _check_store_target(args.out)
     update, close = _progress_bar(args.quiet)
@@ -396,13 +449,15 @@ def cmd_sensitivity(args) -> int:
 
     from .sweep import run_sensitivity
 
+    _check_executor(args)
     spec = _spec_from_args(args, design="sobol")
     if args.samples is None and spec.samples == 16:
         spec.samples = 64
+    _check_sweep_budget(spec, args, sensitivity=True)
     spec.check()
-    if args.out:
+    if args.out is not None:
         _check_store_target(args.out)
-    if args.json:
+    if args.json is not None:
         _check_output(args.json)
     outputs = args.output or ["seller_cost.total"]
     update, close = _progress_bar(args.quiet)
@@ -417,11 +472,43 @@ def cmd_sensitivity(args) -> int:
     return 0
 
 
+def _advisor_comparisons() -> int:
+    """Comparisons ``advise`` runs at most: the seller as it is, each practice improved, insured and
+    uninsured (:func:`azsim.advisor.advise`)."""
+    from .advisor import PRACTICES
+
+    return 1 + len(PRACTICES) + 2
+
+
+def _check_budget(scenario, replications: int, args, points: int = 1) -> None:
+    """Refuse at once (exit 2, with the estimate) a run beyond --max-memory or --max-orders."""
+    from .scenario import check_budget, estimate
+
+    check_budget(estimate(scenario, replications, points), args.max_memory, args.max_orders)
+
+
+def _check_sweep_budget(spec, args, sensitivity: bool = False) -> None:
+    """The same for a sweep, from its design's size, before a point is validated or a store created.
+    A sensitivity analysis runs the Sobol design and a one-at-a-time design."""
+    from dataclasses import replace
+
+    from .scenario import check_budget
+
+    executor = getattr(args, "executor", "local")
+    workers = None if executor == "inline" else (args.workers or os.cpu_count() or 1)
+    cost = spec.estimate(workers)
+    if sensitivity:
+        oat = replace(spec, design="oat", _points=None).estimate(workers)
+        cost = {k: cost[k] + oat[k] if k != "memory_mb" else max(cost[k], oat[k]) for k in cost}
+    check_budget(cost, args.max_memory, args.max_orders)
+
+
 def cmd_advise(args) -> int:
     from .advisor import advise
 
     scenario = _load(args.scenario, args.overrides, args.policies)
-    if args.json:
+    _check_budget(scenario, args.replications * _advisor_comparisons(), args)
+    if args.json is not None:
         _check_output(args.json)
     advice = advise(scenario, replications=args.replications, seed=args.seed)
     _emit(advice.format(), advice.to_dict(), args.json)
@@ -429,11 +516,17 @@ def cmd_advise(args) -> int:
 
 
 def cmd_results(args) -> int:
+    from .outputs import check_target
     from .store import describe, export
 
+    outdir = None
+    if args.export:
+        outdir = args.dir if args.dir is not None else str(Path(args.store).with_suffix("")) + "_export"
+        check_target("--dir", outdir, "dir")
+    elif args.dir is not None:
+        raise ScenarioError(["--dir: only with --export parquet|csv"])
     print(describe(args.store))
     if args.export:
-        outdir = args.dir or str(Path(args.store).with_suffix("")) + "_export"
         for path in export(args.store, args.export, outdir):
             print(f"wrote {path}")
     return 0
@@ -449,8 +542,14 @@ def cmd_report(args) -> int:
     if args.reproduce:
         out = reproduce(args.reproduce, args.out, args.format)
     else:
-        out = build_report(args.source, args.out or "report", args.format or "html", replications=args.replications,
-                           seed=args.seed, policies=args.policies)
+        from .report import STORE_SUFFIXES
+
+        if Path(args.source).suffix.lower() not in STORE_SUFFIXES:  # a scenario: the comparison and the advisor
+            scenario = load_scenario(args.source, policies=args.policies)
+            advisor = max(4, args.replications // 2)
+            _check_budget(scenario, args.replications + advisor * _advisor_comparisons(), args)
+        out = build_report(args.source, "report" if args.out is None else args.out, args.format or "html",
+                           replications=args.replications, seed=args.seed, policies=args.policies)
     print(f"report written to {out}/ (open {out}/report.html)")
     return 0
 
@@ -464,7 +563,62 @@ def cmd_bench(args) -> int:
     return 0
 
 
+_INTERRUPTED = threading.Event()
+
+
+def _on_sigint(signum, frame):
+    _INTERRUPTED.set()
+    raise KeyboardInterrupt
+
+
+def _interrupted(err: BaseException) -> bool:
+    """Whether ``err`` came from Ctrl-C: raised after SIGINT reached :func:`main` (DuckDB turns the
+    interrupt into its own "Query interrupted" error), or while a KeyboardInterrupt was handled."""
+    if _INTERRUPTED.is_set() or type(err).__name__ == "InterruptException":
+        return True
+    seen: set[int] = set()
+    e: BaseException | None = err
+    while e is not None and id(e) not in seen:
+        if isinstance(e, KeyboardInterrupt):
+            return True
+        seen.add(id(e))
+        e = e.__cause__ or e.__context__
+    return False
+
+
+def _check_executor(args) -> None:
+    """--executor: a known executor and a tcp:// or tls:// scheduler address, before any work."""
+    from .executors import parse_executor
+
+    parse_executor(args.executor)
+
+
 def main(argv: list[str] | None = None) -> int:
+    """The ``azsim`` command. Ctrl-C anywhere in a command ends it with "interrupted" and exit code 130."""
+    _INTERRUPTED.clear()
+    own_sigint = (threading.current_thread() is threading.main_thread()
+                  and signal.getsignal(signal.SIGINT) is signal.default_int_handler)
+    if own_sigint:
+        signal.signal(signal.SIGINT, _on_sigint)
+    code = EXIT_INTERRUPTED
+    try:
+        code = _main(argv)
+    except KeyboardInterrupt:  # between _main's handler and its return
+        print("interrupted", file=sys.stderr)
+    finally:
+        if code == EXIT_INTERRUPTED:
+            # Under `python -m azsim.cli`, CPython remembers a KeyboardInterrupt that went through an
+            # exec() of a string (imports run some: dataclasses, SciPy) and ends the process with
+            # SIGINT at exit although it was handled; one more exec() clears that, so the code stays 130
+            exec("None")
+        if own_sigint:
+            # the azsim command itself (no argv given) exits next: a Ctrl-C now must not turn its
+            # result into a traceback; a caller's main([...]) gets Python's handler back
+            signal.signal(signal.SIGINT, signal.SIG_IGN if argv is None else signal.default_int_handler)
+    return code
+
+
+def _main(argv: list[str] | None) -> int:
     args = build_parser().parse_args(argv)
     handler = {"compare": cmd_compare, "validate": cmd_validate, "bench": cmd_bench, "sweep": cmd_sweep,
                "sensitivity": cmd_sensitivity, "advise": cmd_advise, "results": cmd_results,
@@ -476,6 +630,9 @@ def main(argv: list[str] | None = None) -> int:
         os.dup2(devnull, sys.stdout.fileno())
         return 0
     except ScenarioError as err:
+        if _INTERRUPTED.is_set():  # a reader that Ctrl-C stopped halfway
+            print("interrupted", file=sys.stderr)
+            return EXIT_INTERRUPTED
         where = f"{err.source}: " if err.source else ""
         for problem in err.problems:
             print(f"error: {where}{problem}", file=sys.stderr)
@@ -483,6 +640,9 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as err:  # store and executor problems are input problems: name them, exit 2
         from .executors import ExecutorError
 
+        if _interrupted(err):
+            print("interrupted", file=sys.stderr)
+            return EXIT_INTERRUPTED
         store_error = type(err).__name__ == "StoreError"
         if store_error or isinstance(err, ExecutorError):
             print(f"error: {err}", file=sys.stderr)
@@ -490,7 +650,7 @@ def main(argv: list[str] | None = None) -> int:
         raise
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
-        return 130
+        return EXIT_INTERRUPTED
 
 
 if __name__ == "__main__":  # pragma: no cover

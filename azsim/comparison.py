@@ -294,9 +294,13 @@ def _lookup(tree: dict, key: str) -> dict:
 def write_atomic(path: Path, text: str) -> None:
     """Write ``text`` to ``path`` via a temporary file and rename: never half-written."""
     path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent if str(path.parent) else ".", prefix=f".{path.name}.", suffix=".tmp")
+    from .outputs import file_mode
+
+    # a short temporary name (a 255-byte target name stays writable); mode as open() would give, not mkstemp's 0600
+    fd, tmp = tempfile.mkstemp(dir=path.parent if str(path.parent) else ".", prefix=".azsim-", suffix=".tmp")
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
+            os.fchmod(f.fileno(), file_mode())
             f.write(text)
         os.replace(tmp, path)
     except BaseException:

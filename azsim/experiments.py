@@ -13,19 +13,48 @@ import hashlib
 import itertools
 import json
 import math
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
+from pydantic import Field, ValidationError, field_validator, model_validator
 
-from .scenario import Scenario, ScenarioError, apply_overrides, load_scenario, read_yaml
+from . import _yaml
+from ._types import Model
+from .scenario import (
+    MAX_REPLICATIONS,
+    MAX_SEED,
+    NAME_PATTERN,
+    Scenario,
+    ScenarioError,
+    _format_errors,
+    apply_overrides,
+    estimate,
+    load_scenario,
+    read_yaml,
+    shown,
+)
 
-__all__ = ["Factor", "SweepSpec", "parse_vary", "load_sweep", "DESIGNS"]
+__all__ = ["Factor", "SweepSpec", "parse_vary", "load_sweep", "DESIGNS", "SweepFile", "MAX_POINTS", "MAX_STEPS",
+           "MAX_SAMPLES"]
 
 DESIGNS = ("grid", "lhs", "sobol", "oat")
 """grid: every combination; lhs: Latin hypercube; sobol: Saltelli/Sobol (SALib) for Sobol indices;
 oat: one factor at a time around the centre of the ranges (tornado data)."""
+
+MAX_FACTORS = 50
+"""The most factors a design may vary."""
+
+MAX_STEPS = 10_000
+"""The most steps of one range factor (and values of one list factor)."""
+
+MAX_SAMPLES = 2**16
+"""The largest ``samples`` (points of an LHS design; base sample of a Sobol design)."""
+
+MAX_POINTS = 100_000
+"""The most design points of a sweep (each is validated before anything runs)."""
 
 
 @dataclass(frozen=True)
@@ -65,42 +94,60 @@ class Factor:
 
 
 def _value(text: str):
-    import yaml
-
+    """One value of a list factor, read by azsim's YAML loader (``0.5`` a number, ``always`` a string)."""
     try:
-        return yaml.safe_load(text)
-    except yaml.YAMLError:
-        return text
+        return _yaml.load(text, strict=False)
+    except _yaml.YamlProblem as err:
+        raise ScenarioError([f"value {shown(text)}: {err}"]) from None
+
+
+def _range(path: str, spec: str) -> dict:
+    """``LO:HI`` or ``LO:HI:STEPS`` as ``{low, high, steps}``; ScenarioError naming ``path``."""
+    parts = spec.split(":")
+    if len(parts) not in (2, 3):
+        raise ScenarioError([f"{path}: a range is LO:HI or LO:HI:STEPS, got {shown(spec)}"])
+    try:
+        low, high = float(parts[0]), float(parts[1])
+        steps = int(parts[2]) if len(parts) == 3 else 5
+    except ValueError:
+        raise ScenarioError([f"{path}: LO and HI must be numbers and STEPS a whole number, got {shown(spec)}"]) \
+            from None
+    return {"low": low, "high": high, "steps": steps}
+
+
+def _list(spec: str) -> tuple:
+    items = [v.strip() for v in spec.split(",") if v.strip() != ""]
+    if len(items) > MAX_STEPS:
+        raise ScenarioError([f"a list factor has at most {MAX_STEPS:,} values, got {len(items):,}"])
+    return tuple(_value(v) for v in items)
 
 
 def parse_vary(text: str) -> Factor:
-    """Parse ``PATH=LO:HI:STEPS`` or ``PATH=a,b,c`` (``--vary``)."""
+    """Parse ``PATH=LO:HI:STEPS`` or ``PATH=a,b,c`` (``--vary``); problems name ``--vary PATH``."""
     if "=" not in text:
-        raise ScenarioError([f"--vary {text!r}: expected PATH=LO:HI:STEPS or PATH=a,b,c"])
+        raise ScenarioError([f"--vary {shown(text)}: expected PATH=LO:HI:STEPS or PATH=a,b,c"])
     path, _, spec = text.partition("=")
     path, spec = path.strip(), spec.strip()
     if not path or not spec:
-        raise ScenarioError([f"--vary {text!r}: expected PATH=LO:HI:STEPS or PATH=a,b,c"])
-    if ":" in spec:
-        parts = spec.split(":")
-        if len(parts) not in (2, 3):
-            raise ScenarioError([f"--vary {path}: a range is LO:HI or LO:HI:STEPS, got {spec!r}"])
-        try:
-            low, high = float(parts[0]), float(parts[1])
-            steps = int(parts[2]) if len(parts) == 3 else 5
-        except ValueError:
-            raise ScenarioError([f"--vary {path}: LO and HI must be numbers and STEPS a whole number, got {spec!r}"]) \
-                from None
-        return make_factor(path, low=low, high=high, steps=steps)
-    values = tuple(_value(v.strip()) for v in spec.split(",") if v.strip() != "")
-    return make_factor(path, values=values)
+        raise ScenarioError([f"--vary {shown(text)}: expected PATH=LO:HI:STEPS or PATH=a,b,c"])
+    try:
+        if ":" in spec:
+            return make_factor(path, **_range(path, spec))
+        return make_factor(path, values=_list(spec))
+    except ScenarioError as err:
+        raise ScenarioError([f"--vary {p}" if p.startswith(f"{path}:") else f"--vary {path}: {p}"
+                             for p in err.problems]) from None
 
 
 def make_factor(path: str, low=None, high=None, steps=None, values=None) -> Factor:
     """Build and sanity-check a factor (its values are validated later, against the schema)."""
+    if len(path) > 300 or len(path.split(".")) > _yaml.MAX_DEPTH:
+        raise ScenarioError([f"{shown(path)}: a field path has at most {_yaml.MAX_DEPTH} parts and 300 characters"])
     if values is not None:
         if len(values) < 1:
             raise ScenarioError([f"{path}: a list factor needs at least one value"])
+        if len(values) > MAX_STEPS:
+            raise ScenarioError([f"{path}: a list factor has at most {MAX_STEPS:,} values, got {len(values):,}"])
         return Factor(path, values=tuple(values))
     if low is None or high is None:
         raise ScenarioError([f"{path}: a range factor needs low and high"])
@@ -110,6 +157,8 @@ def make_factor(path: str, low=None, high=None, steps=None, values=None) -> Fact
         steps = 5
     if steps < 1:
         raise ScenarioError([f"{path}: steps must be at least 1, got {steps}"])
+    if steps > MAX_STEPS:
+        raise ScenarioError([f"{path}: steps must be at most {MAX_STEPS:,}, got {steps:,}"])
     return Factor(path, low=float(low), high=float(high), steps=int(steps))
 
 
@@ -141,28 +190,79 @@ class SweepSpec:
     def __post_init__(self) -> None:
         problems = []
         if self.design not in DESIGNS:
-            problems.append(f"design: must be one of {', '.join(DESIGNS)}, got {self.design!r}")
+            problems.append(f"design: must be one of {', '.join(DESIGNS)}, got {shown(self.design)}")
         if not self.factors:
             problems.append("factors: at least one factor is needed (--vary PATH=LO:HI:STEPS)")
+        if len(self.factors) > MAX_FACTORS:
+            problems.append(f"factors: at most {MAX_FACTORS} factors, got {len(self.factors)}")
         paths = [f.path for f in self.factors]
         if len(set(paths)) != len(paths):
             problems.append("factors: a path is varied twice")
-        if isinstance(self.replications, str) and self.replications != "auto":
-            problems.append(f"replications: a whole number or 'auto', got {self.replications!r}")
-        if isinstance(self.replications, int) and self.replications < 1:
-            problems.append("replications: must be at least 1")
-        if not 0 < self.precision < 1:
-            problems.append(f"precision: must be between 0 and 1, got {self.precision}")
-        if self.samples < 1:
-            problems.append("samples: must be at least 1")
-        if self.design == "sobol" and self.samples & (self.samples - 1):
+        problems += _count_problems(self.replications, self.samples, self.max_replications, self.seed)
+        if not (isinstance(self.precision, int | float) and not isinstance(self.precision, bool)
+                and 0 < self.precision < 1):
+            problems.append(f"precision: must be between 0 and 1, got {shown(self.precision)}")
+        if self.design == "sobol" and isinstance(self.samples, int) and self.samples & (self.samples - 1):
             problems.append(f"samples: a Sobol design needs a power of 2, got {self.samples}")
+        if not (isinstance(self.name, str) and re.match(NAME_PATTERN, self.name)):
+            problems.append(f"name: a sweep name starts with a letter, then up to 39 letters, digits, '_' or '-' "
+                            f"(got {shown(self.name)})")
+        if not problems:
+            n = self.n_points()
+            if n > MAX_POINTS:
+                what = "samples" if self.design in ("lhs", "sobol") else "factors"
+                problems.append(f"{what}: the {self.design} design has {n:,} points (limit {MAX_POINTS:,}); use fewer "
+                                + ("samples" if what == "samples" else "steps or values"))
         if problems:
             raise ScenarioError(problems, self.source)
         self.factors = [
             Factor(f.path, f.low, f.high, f.steps, f.values, integer=f.is_range and _field_is_int(self.base, f.path))
             for f in self.factors
         ]
+
+    def n_points(self) -> int:
+        """The number of design points, computed without building them."""
+        d = len(self.factors)
+        if self.design == "grid":
+            return math.prod(len(f.values) if f.values is not None else f.steps for f in self.factors)
+        if self.design == "lhs":
+            return self.samples
+        if self.design == "sobol":
+            return self.samples * (d + 2)
+        return 1 + 2 * d  # oat
+
+    def estimate(self, workers: int | None = None) -> dict:
+        """What the sweep will need (:func:`azsim.scenario.estimate`), before anything runs: at the
+        largest design values of the fields that set a run's size (orders a day, Q4 peak, horizon)
+        for memory, at their mean for work; ``replications: auto`` counts ``max_replications``."""
+        reps = self.max_replications if self.replications == "auto" else int(self.replications)
+        n = self.n_points()
+        high, mean = self._size_corners()
+        cost = estimate(mean, reps, n, workers, streamed=True)
+        cost["memory_mb"] = estimate(high, reps, n, workers, streamed=True)["memory_mb"]
+        return cost
+
+    def _size_corners(self) -> tuple[Scenario, Scenario]:
+        high, mean = {}, {}
+        for f in self.factors:
+            if f.path not in _SIZE_FIELDS:
+                continue
+            if f.is_range:
+                high[f.path], mean[f.path] = f.high, (f.low + f.high) / 2
+            else:
+                nums = [v for v in f.values if isinstance(v, int | float) and not isinstance(v, bool)
+                        and math.isfinite(v)]
+                if nums:
+                    high[f.path], mean[f.path] = max(nums), sum(nums) / len(nums)
+        out = []
+        for point in (high, mean):
+            if "horizon_days" in point:
+                point["horizon_days"] = max(1, round(point["horizon_days"]))
+            try:
+                out.append(self.base.with_overrides(point) if point else self.base)
+            except ScenarioError:  # an invalid value: check() names it; estimate at the base
+                out.append(self.base)
+        return out[0], out[1]
 
     # ---- the design -----------------------------------------------------------------------
     def unit_matrix(self) -> np.ndarray | None:
@@ -249,12 +349,125 @@ class SweepSpec:
         return hashlib.sha256(blob.encode()).hexdigest()[:12]
 
 
+_SIZE_FIELDS = ("market.orders_per_day", "market.q4_peak_multiplier", "horizon_days")
+"""The fields that set how many orders a run simulates."""
+
+
+def _count_problems(replications, samples, max_replications, seed, flags: bool = False) -> list[str]:
+    """Problems with a sweep's counts and seed, each naming its field (or ``--flag``)."""
+
+    def name(field: str) -> str:
+        return f"--{field.replace('_', '-')}" if flags else field
+
+    def whole(x) -> bool:
+        return isinstance(x, int) and not isinstance(x, bool)
+
+    problems = []
+    if replications != "auto" and not (whole(replications) and 1 <= replications <= MAX_REPLICATIONS):
+        problems.append(f"{name('replications')}: a whole number from 1 to {MAX_REPLICATIONS:,} or 'auto', "
+                        f"got {shown(replications)}")
+    if not (whole(samples) and 1 <= samples <= MAX_SAMPLES):
+        problems.append(f"{name('samples')}: a whole number from 1 to {MAX_SAMPLES:,}, got {shown(samples)}")
+    if not (whole(max_replications) and 1 <= max_replications <= MAX_REPLICATIONS):
+        problems.append(f"{name('max_replications')}: a whole number from 1 to {MAX_REPLICATIONS:,}, "
+                        f"got {shown(max_replications)}")
+    if not (whole(seed) and 0 <= seed <= MAX_SEED):
+        problems.append(f"{name('seed')}: a whole number from 0 to 2**63 - 1, got {shown(seed)}")
+    return problems
+
+
 def _short(point: dict) -> str:
     return ", ".join(f"{k}={v}" for k, v in point.items())
 
 
-_SWEEP_KEYS = {"name", "scenario", "set", "factors", "design", "samples", "replications", "precision",
-               "max_replications", "seed"}
+def slug_name(text: str) -> str:
+    """A sweep name made from a file name: the safe characters kept (``my sweep.v2`` -> ``my-sweep-v2``)."""
+    slug = re.sub(r"[^A-Za-z0-9_-]+", "-", str(text)).strip("-_")
+    if not slug or not slug[0].isalpha():
+        slug = "sweep-" + slug if slug else "sweep"
+    return slug[:40].rstrip("-_")
+
+
+class FactorSpec(Model):
+    """One factor of a sweep file: a range ``{low, high, steps}``, ``{values: [...]}``, a list of
+    values, or the ``--vary`` text ``LO:HI:STEPS`` / ``a,b,c``."""
+
+    low: float | None = None
+    high: float | None = None
+    steps: int | None = Field(None, ge=1, le=MAX_STEPS)
+    values: list[Any] | None = Field(None, min_length=1, max_length=MAX_STEPS)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _shorthand(cls, data: Any) -> Any:
+        if isinstance(data, list):
+            return {"values": data}
+        if isinstance(data, str):
+            try:
+                return _range("", data) if ":" in data else {"values": list(_list(data))}
+            except ScenarioError as err:
+                raise ValueError(err.problems[0].removeprefix(": ")) from None
+        if not isinstance(data, dict):
+            raise ValueError(f"expected {{low, high, steps}}, a list of values or 'LO:HI:STEPS', got {shown(data)}")
+        return data
+
+    @model_validator(mode="after")
+    def _range_or_values(self) -> FactorSpec:
+        if self.values is not None:
+            if self.low is not None or self.high is not None or self.steps is not None:
+                raise ValueError("give either values or low, high and steps, not both")
+        elif self.low is None or self.high is None:
+            raise ValueError("a range needs low and high (and steps, default 5); a list needs values")
+        elif self.high < self.low:
+            raise ValueError(f"the range needs low <= high, got {self.low}:{self.high}")
+        return self
+
+
+_DEFAULT_SEED = 20210901
+
+
+class SweepFile(Model):
+    """A sweep file (``azsim sweep SWEEP.yaml``): validated like a scenario, every problem naming its field."""
+
+    name: str | None = Field(None, pattern=NAME_PATTERN, description="the sweep's name (default: the file name)")
+    scenario: Any = Field(description="the base scenario: a file path (relative to the sweep file) or a mapping")
+    set: dict[str, Any] = Field(default_factory=dict, description="overrides applied to the base, dotted.path: value")
+    factors: dict[str, FactorSpec] = Field(description="dotted.path: {low, high, steps} or [values]")
+    design: Literal["grid", "lhs", "sobol", "oat"] = "grid"
+    samples: int = Field(16, ge=1, le=MAX_SAMPLES)
+    replications: Any = Field(5, description="a whole number, or auto")
+    precision: float = Field(0.05, gt=0.0, lt=1.0)
+    max_replications: int = Field(100, ge=1, le=MAX_REPLICATIONS)
+    seed: int = Field(_DEFAULT_SEED, ge=0, le=MAX_SEED)
+
+    @field_validator("scenario", mode="before")
+    @classmethod
+    def _scenario(cls, value: Any) -> Any:
+        if isinstance(value, str) and 0 < len(value) <= 4096:
+            return value
+        if isinstance(value, dict):
+            return value
+        raise ValueError(f"a file path (relative to the sweep file) or an inline scenario mapping, got {shown(value)}")
+
+    @field_validator("factors", mode="before")
+    @classmethod
+    def _factors(cls, value: Any) -> Any:
+        if not isinstance(value, dict) or not value:
+            raise ValueError("missing or empty (a mapping of dotted.path: {low, high, steps} or [values])")
+        if len(value) > MAX_FACTORS:
+            raise ValueError(f"at most {MAX_FACTORS} factors, got {len(value)}")
+        return value
+
+    @field_validator("replications", mode="before")
+    @classmethod
+    def _replications(cls, value: Any) -> Any:
+        if value == "auto" and isinstance(value, str):
+            return value
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)
+        if isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= MAX_REPLICATIONS:
+            return value
+        raise ValueError(f"a whole number from 1 to {MAX_REPLICATIONS:,} or auto, got {shown(value)}")
 
 
 def load_sweep(path: str | Path) -> SweepSpec:
@@ -265,75 +478,43 @@ def load_sweep(path: str | Path) -> SweepSpec:
 
 
 def sweep_from_dict(data: Any, source: str | None = None, root: Path | None = None) -> SweepSpec:
-    import difflib
-
+    """Validate a sweep file's data (:class:`SweepFile`) and build its :class:`SweepSpec`; every problem
+    is a ScenarioError naming the field (``factors.PATH.steps``, ``seed``, ...)."""
     if not isinstance(data, dict):
         raise ScenarioError(["(top level): a sweep file is a mapping with scenario, factors, design, replications"],
                             source)
-    problems = []
-    for key in data:
-        if key not in _SWEEP_KEYS:
-            close = difflib.get_close_matches(str(key), sorted(_SWEEP_KEYS), n=1)
-            problems.append(f"{key}: unknown field" + (f"; did you mean {close[0]}?" if close else ""))
-    if "scenario" not in data:
-        problems.append("scenario: missing (the base scenario file, relative to the sweep file)")
-    if "factors" not in data or not isinstance(data.get("factors"), dict) or not data.get("factors"):
-        problems.append("factors: missing or empty (a mapping of dotted.path: {low, high, steps} or [values])")
-    if problems:
-        raise ScenarioError(problems, source)
-    scen = data["scenario"]
-    overrides = data.get("set") or {}
-    if not isinstance(overrides, dict):
-        raise ScenarioError(["set: expected a mapping of dotted.path: value"], source)
-    if isinstance(scen, str):
-        base = load_scenario((root or Path(".")) / scen, overrides)
-    elif isinstance(scen, dict):
+    try:
+        spec = SweepFile.model_validate(data)
+    except ValidationError as err:
+        raise ScenarioError(_format_errors(err, root=SweepFile), source) from None
+    if isinstance(spec.scenario, str):
+        base = load_scenario((root or Path(".")) / spec.scenario, spec.set)
+    else:
         from .scenario import scenario_from_dict
 
-        base = scenario_from_dict(apply_overrides(scen, overrides), source)
-    else:
-        raise ScenarioError(["scenario: a file path or an inline scenario mapping"], source)
+        try:
+            base = scenario_from_dict(apply_overrides(spec.scenario, spec.set))
+        except ScenarioError as err:
+            raise ScenarioError([f"scenario.{p}" if not p.startswith(("(top level)", "--set")) else p
+                                 for p in err.problems], source) from None
     factors = []
-    for fpath, fspec in data["factors"].items():
-        if isinstance(fspec, list):
-            factors.append(make_factor(str(fpath), values=tuple(fspec)))
-        elif isinstance(fspec, dict):
-            unknown = set(fspec) - {"low", "high", "steps", "values"}
-            if unknown:
-                raise ScenarioError([f"factors.{fpath}: unknown keys {sorted(unknown)} (low, high, steps or values)"],
-                                    source)
-            if "values" in fspec:
-                factors.append(make_factor(str(fpath), values=tuple(fspec["values"])))
+    for fpath, f in spec.factors.items():
+        try:
+            if f.values is not None:
+                factors.append(make_factor(fpath, values=tuple(f.values)))
             else:
-                try:
-                    factors.append(make_factor(str(fpath), low=_num(fspec.get("low")), high=_num(fspec.get("high")),
-                                               steps=int(fspec.get("steps", 5))))
-                except (TypeError, ValueError):
-                    raise ScenarioError([f"factors.{fpath}: low and high must be numbers, steps a whole number"],
-                                        source) from None
-        elif isinstance(fspec, str):
-            factors.append(parse_vary(f"{fpath}={fspec}"))
-        else:
-            raise ScenarioError([f"factors.{fpath}: expected {{low, high, steps}} or a list of values"], source)
-    reps = data.get("replications", 5)
-    try:
-        return SweepSpec(
-            base=base,
-            factors=factors,
-            design=str(data.get("design", "grid")),
-            samples=int(data.get("samples", 16)),
-            replications=reps if reps == "auto" else int(reps),
-            precision=float(data.get("precision", 0.05)),
-            max_replications=int(data.get("max_replications", 100)),
-            seed=int(data.get("seed", 20210901)),
-            name=str(data.get("name", Path(source).stem if source else "sweep")),
-            source=source,
-        )
-    except (TypeError, ValueError) as err:
-        raise ScenarioError([f"(sweep): {err}"], source) from None
-
-
-def _num(x):
-    if x is None:
-        raise ValueError
-    return float(x)
+                factors.append(make_factor(fpath, low=f.low, high=f.high, steps=f.steps))
+        except ScenarioError as err:
+            raise ScenarioError([f"factors.{p}" for p in err.problems], source) from None
+    return SweepSpec(
+        base=base,
+        factors=factors,
+        design=spec.design,
+        samples=spec.samples,
+        replications=spec.replications,
+        precision=spec.precision,
+        max_replications=spec.max_replications,
+        seed=spec.seed,
+        name=spec.name or slug_name(Path(source).stem if source else "sweep"),
+        source=source,
+    )

@@ -11,11 +11,11 @@ YAML, not code. ``azsim policies`` lists the versions; docs/sources.md lists the
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
-from ._types import Days, Delay, DelayCv, DelayMean, Hours, Model, Money, Rate
+from ._types import Days, Delay, DelayCv, DelayMean, Hours, Model, Money, Rate, Text
 
 Currency = Literal["USD", "CAD", "GBP", "EUR"]
 """Currencies of the marketplaces azsim has policy versions for."""
@@ -46,15 +46,26 @@ class SellerPathDays(Delay):
 class Policy(Model):
     """One version of the A-to-z Guarantee and the liability-insurance rules."""
 
-    description: str = Field("", max_length=500)
+    description: Text = Field("", max_length=500)
     preset: str = Field("", max_length=40, description="the policy version (preset) this policy starts from")
-    marketplace: str = Field("amazon.com", max_length=80, description="the store(s) the version applies to")
+    marketplace: Text = Field("amazon.com", max_length=80, description="the store(s) the version applies to")
     currency: Currency = Field("USD", description="currency of every amount of the policy; must be market.currency")
     effective: str | None = Field(
         None, pattern=r"^\d{4}-\d{2}(-\d{2})?$", description="date the version took effect (YYYY-MM or YYYY-MM-DD)"
     )
-    sources: list[str] = Field(default_factory=list, max_length=20,
-                               description="public sources of the version's rules: 'who, title, date <address>'")
+    sources: list[Annotated[Text, Field(max_length=1000)]] = Field(
+        default_factory=list, max_length=20,
+        description="public sources of the version's rules: 'who, title, date <address>'")
+
+    @field_validator("preset")
+    @classmethod
+    def _known_version(cls, value: str) -> str:
+        if value:
+            try:
+                resolve_preset(value)
+            except KeyError as err:
+                raise ValueError(err.args[0]) from None
+        return value
 
     # --- standard A-to-z flow (both eras) -------------------------------------------------
     message_reply_hours: Hours = Field(48.0, description="seller's deadline to answer a buyer message")
@@ -256,6 +267,9 @@ ALIASES: dict[str, str] = {"old": "us-2021-old", "new": "us-2021-new"}
 
 def resolve_preset(name: str) -> str:
     """The version name ``name`` stands for (an alias resolved), or KeyError naming the choices."""
+    if not isinstance(name, str):
+        raise KeyError(f"a preset is the name of a policy version, got {name!r}; "
+                       f"choose from {', '.join(preset_names())}")
     name = ALIASES.get(name, name)
     if name not in PRESETS:
         raise KeyError(f"unknown preset {name!r} (policy version); choose from {', '.join(preset_names())}")

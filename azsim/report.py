@@ -14,7 +14,11 @@ it holds a sensitivity pair of sweeps) and writes:
 
 Every number is read from the Comparison, the Advice or the store; none is typed here.
 All input is read and every number computed before anything is written: a missing or broken
-input raises :class:`ScenarioError` / :class:`StoreError` and leaves no output folder.
+input raises :class:`ScenarioError` / :class:`StoreError` and leaves no output folder. The
+output folder is checked before any work, built in a temporary folder next to it and renamed
+into place at the end (an existing report folder is replaced only then): a failure or Ctrl-C
+leaves nothing. User text (scenario and policy names, descriptions, comments, sweep ids) is
+escaped in every format, and becomes part of a file name only through :func:`_slug`.
 """
 
 from __future__ import annotations
@@ -23,8 +27,10 @@ import base64
 import io
 import json
 import math
+import os
 import platform
 import re
+import stat
 import textwrap
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -35,7 +41,8 @@ import numpy as np
 import pandas as pd
 
 from . import __version__
-from .scenario import Scenario, ScenarioError, load_scenario, read_yaml, scenario_from_dict
+from .outputs import building, md_escape, show_path, slug, target_problems, tex_escape
+from .scenario import MAX_REPLICATIONS, MAX_SEED, Scenario, ScenarioError, load_scenario, read_yaml, scenario_from_dict
 
 __all__ = ["build_report", "reproduce", "parse_comments", "FORMATS", "STYLE", "fmt"]
 
@@ -64,10 +71,14 @@ STYLE = {
     "hatch.linewidth": 0.6,
     "svg.hashsalt": "azsim",
     "svg.fonttype": "none",
+    "text.parse_math": False,  # a $ in a name or description is text, never mathtext (which could fail to parse)
 }
 """One publication style for every figure."""
 
 HATCHES = ["", "///", "...", "xxx", "\\\\\\", "ooo"]
+
+_slug = slug
+"""The one way a name from user data (policy, sweep id) becomes part of a file name: [a-z0-9_-], bounded."""
 LINESTYLES = ["-", "--", ":", "-."]
 
 
@@ -96,6 +107,9 @@ class Table:
     df: pd.DataFrame
     decimals: int = 2
 
+    def __post_init__(self) -> None:
+        self.name = _slug(self.name)  # the file names tables/NAME.csv, .tex
+
     def cells(self, max_rows: int | None = None) -> list[list[str]]:
         df = self.df if max_rows is None else self.df.head(max_rows)
         return [[fmt(v, self.decimals) if not isinstance(v, str) else v for v in row]
@@ -108,6 +122,9 @@ class Figure:
     caption: str
     fig: object  # matplotlib Figure
     png: bytes = b""
+
+    def __post_init__(self) -> None:
+        self.name = _slug(self.name)  # the file names figures/NAME.png, .svg
 
 
 @dataclass
@@ -441,7 +458,7 @@ def _scenario_report(scenario: Scenario, comments: dict[str, str], replications:
         wf = wf[wf["change"].abs() >= 0.005]
         wf.attrs["base_total"] = float(result.values(base, "seller_cost.total").mean())
         wf.attrs["other_total"] = float(result.values(p, "seller_cost.total").mean())
-        name = f"waterfall_{p}"
+        name = _slug(f"waterfall_{p}")
         add_figure(name, f"Seller cost ({cur}/yr) from {base} to {p}: the {base} total, the mean paired change of each "
                    f"category, and the {p} total", _waterfall(wf.reset_index(drop=True), base, p))
         wf_names.append(name)
@@ -590,10 +607,10 @@ def _store_report(path: str) -> tuple[list[Section], dict, dict]:
         first_scenario = first_scenario or spec.get("scenario")
         ps = summary[summary["sweep_id"] == sid]
         full = ps.drop(columns=["sweep_id"]).sort_values(["point_id", "policy", "metric"], kind="stable")
-        tables[f"sweep_{sid}_point_summary"] = Table(f"sweep_{sid}_point_summary",
-                                                     f"Sweep {sid}: full point summary", full)
+        full_name = _slug(f"sweep_{sid}_point_summary")
+        tables[full_name] = Table(full_name, f"Sweep {sid}: full point summary", full)
         cond, change = _condensed(ps, points[points["sweep_id"] == sid], spec)
-        name = f"sweep_{sid}_seller_cost"
+        name = _slug(f"sweep_{sid}_seller_cost")
         tables[name] = Table(name, f"Sweep {sid} ({spec.get('design')}): seller cost per design point ($/yr) and "
                              "the paired change with its 95% CI", cond)
         items = [("table", name)]
@@ -602,7 +619,7 @@ def _store_report(path: str) -> tuple[list[Section], dict, dict]:
                                    _sweep_figure(cond, *change, f"Sweep {sid} ({spec.get('design')})"))
             items.insert(0, ("figure", name))
         sections.append(Section(f"Sweep {sid}: {spec.get('name', '')} ({spec.get('design')})",
-                                [f"Full point summary (every metric): tables/sweep_{sid}_point_summary.csv."], items))
+                                [f"Full point summary (every metric): tables/{full_name}.csv."], items))
 
     pair = _sensitivity_pair(sweeps, specs)
     if pair:
@@ -657,11 +674,26 @@ def _store_report(path: str) -> tuple[list[Section], dict, dict]:
 
 
 def _spec(text) -> dict:
+    """A sweep's spec (JSON text in the store), with only what the report can use: the store may have
+    been edited, so factors without a path, a scenario that is not a mapping or a seed that is not a
+    whole number are dropped, and unreadable or very deep text gives {}."""
+    if not isinstance(text, str) or _json_depth(text) > METADATA_MAX_DEPTH:
+        return {}
     try:
         spec = json.loads(text)
-    except (TypeError, ValueError):
+    except (ValueError, RecursionError):
         return {}
-    return spec if isinstance(spec, dict) else {}
+    if not isinstance(spec, dict):
+        return {}
+    factors = spec.get("factors")
+    spec["factors"] = [f for f in factors if isinstance(f, dict) and isinstance(f.get("path"), str)] \
+        if isinstance(factors, list) else []
+    if not isinstance(spec.get("scenario"), dict):
+        spec.pop("scenario", None)
+    seed = spec.get("seed")
+    if not (isinstance(seed, int) and not isinstance(seed, bool) and 0 <= seed <= REPRODUCE_MAX_SEED):
+        spec.pop("seed", None)
+    return spec
 
 
 def _factor_text(f: dict) -> str:
@@ -732,6 +764,7 @@ def build_report(source: str, out: str | Path = "report", formats=("html",), rep
     """
     source = str(source)
     formats = _check_formats(formats)
+    check_out(out, [source])
     if _is_store(source):
         if policies is not None:
             raise ScenarioError(["--policies: applies to a scenario file; a results store keeps the policies it ran"],
@@ -749,29 +782,175 @@ def _read_text(path: str) -> str:
     return Path(path).read_text(encoding="utf-8")
 
 
-def reproduce(metadata_path: str | Path, out: str | Path | None = None, formats=None) -> Path:
-    """Rebuild a report from its ``metadata.json`` (same scenario, seed and replications)."""
+REPRODUCE_MAX_REPLICATIONS = MAX_REPLICATIONS
+"""The most replications (and advisor replications) a metadata.json may ask for: the CLI's bound on -r."""
+REPRODUCE_MAX_SEED = MAX_SEED
+METADATA_MAX_BYTES = 4_000_000
+"""A report's metadata.json is tens of kilobytes; anything far larger is not one."""
+METADATA_MAX_DEPTH = 32
+"""Deepest nesting of a metadata.json (its scenario is about 5 levels deep)."""
+
+
+def _metadata_model():
+    """The pydantic schema of metadata.json, as far as :func:`reproduce` uses it (other keys are ignored)."""
+    from typing import Any, Literal
+
+    from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
+
+    class _Input(BaseModel):
+        model_config = ConfigDict(extra="ignore")
+        path: StrictStr = Field(min_length=1, max_length=4096)
+        resolved: StrictStr | None = Field(None, min_length=1, max_length=4096)
+
+    class Metadata(BaseModel):
+        model_config = ConfigDict(extra="ignore")
+        kind: Literal["scenario", "store"]
+        input: _Input
+        formats: list[Literal["html", "pdf", "md"]] | None = Field(None, min_length=1, max_length=len(FORMATS))
+        scenario: dict[StrictStr, Any] | None = None
+        scenario_hash: StrictStr | None = Field(None, max_length=64)
+        parameter_sources: dict[StrictStr, StrictStr] | None = None
+        replications: StrictInt | None = Field(None, ge=1, le=REPRODUCE_MAX_REPLICATIONS)
+        advisor_replications: StrictInt | None = Field(None, ge=1, le=REPRODUCE_MAX_REPLICATIONS)
+        seed: StrictInt | None = Field(None, ge=0, le=REPRODUCE_MAX_SEED)
+
+    return Metadata
+
+
+def _json_depth(text: str) -> int:
+    """Deepest nesting of ``[`` and ``{`` in a JSON text (outside strings), without parsing it."""
+    depth = deepest = 0
+    in_string = escaped = False
+    for ch in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif ch == "\\":
+                escaped = True
+            elif ch == '"':
+                in_string = False
+        elif ch == '"':
+            in_string = True
+        elif ch in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif ch in "]}":
+            depth -= 1
+    return deepest
+
+
+def _got(value) -> str:
+    text = json.dumps(value, default=str) if not isinstance(value, str) else repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def read_metadata(metadata_path: str | Path):
+    """A report's metadata.json, checked against its schema: every problem is one line naming the
+    field (``replications: input should be ...``) in a :class:`ScenarioError` whose source is the file."""
+    from pydantic import ValidationError
+
     mp = Path(metadata_path)
+    src = str(mp)
     try:
-        meta = json.loads(mp.read_text(encoding="utf-8"))
+        st = os.stat(mp)
     except FileNotFoundError:
         raise ScenarioError([f"--reproduce: no such file: {mp}"]) from None
-    except (OSError, UnicodeDecodeError, ValueError) as err:
-        raise ScenarioError([f"--reproduce: not a report's metadata.json: {mp} ({err})"]) from None
-    if not isinstance(meta, dict) or meta.get("kind") not in ("scenario", "store"):
-        raise ScenarioError([f"--reproduce: not a report's metadata.json: {mp}"])
+    except OSError as err:
+        raise ScenarioError([f"cannot read: {err.strerror or err}"], src) from None
+    if not stat.S_ISREG(st.st_mode):
+        raise ScenarioError(["not a report's metadata.json (not a regular file)"], src)
+    if st.st_size > METADATA_MAX_BYTES:
+        raise ScenarioError([f"not a report's metadata.json ({st.st_size:,} bytes; at most {METADATA_MAX_BYTES:,})"],
+                            src)
+    try:
+        text = mp.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as err:
+        raise ScenarioError([f"not a report's metadata.json ({err})"], src) from None
+    if _json_depth(text) > METADATA_MAX_DEPTH:
+        raise ScenarioError([f"not a report's metadata.json (nested deeper than {METADATA_MAX_DEPTH} levels)"], src)
+    try:
+        raw = json.loads(text)
+    except (ValueError, RecursionError) as err:
+        raise ScenarioError([f"not JSON: {str(err)[:120]}"], src) from None
+    if not isinstance(raw, dict):
+        raise ScenarioError([f"not a report's metadata.json (a JSON object is expected, got {type(raw).__name__})"],
+                            src)
+    try:
+        meta = _metadata_model().model_validate(raw)
+    except ValidationError as err:
+        problems = []
+        for e in err.errors():
+            where = ".".join(str(x) for x in e["loc"]) or "(top level)"
+            msg = re.sub(r" or instance of \w+", "", e["msg"][:1].lower() + e["msg"][1:])
+            got = "" if e["type"] == "missing" else f" (got {_got(e.get('input'))})"
+            problems.append(f"{where}: {msg}{got}")
+        raise ScenarioError(problems, src) from None
+    if meta.kind == "scenario":
+        missing = [k for k in ("scenario", "replications", "advisor_replications", "seed") if getattr(meta, k) is None]
+        if missing:
+            raise ScenarioError([f"{k}: field required (a scenario report records it)" for k in missing], src)
+    return meta
+
+
+def reproduce(metadata_path: str | Path, out: str | Path | None = None, formats=None) -> Path:
+    """Rebuild a report from its ``metadata.json`` (same scenario, seed and replications).
+
+    The file is validated first (:func:`read_metadata`): a missing key, a wrong type, a negative,
+    non-finite or huge number, deep nesting or a file that is not JSON raises :class:`ScenarioError`
+    naming the field, and nothing is written.
+    """
+    mp = Path(metadata_path)
+    meta = read_metadata(mp)
+    if out is not None:
+        check_out(out)  # before it becomes a Path ("" would be ".")
     out = Path(out) if out is not None else Path(str(mp.resolve().parent) + "_reproduced")
-    formats = _check_formats(formats or meta.get("formats") or ["html"])
-    source = meta["input"]["path"]
-    if meta["kind"] == "store":
-        return _build(meta["input"].get("resolved") or source, out, formats, kind="store")
-    scenario = scenario_from_dict(meta["scenario"], str(mp))
-    if meta.get("scenario_hash") and scenario.hash != meta["scenario_hash"]:
-        raise ScenarioError([f"--reproduce: the scenario in {mp} does not match its hash {meta['scenario_hash']}"])
+    formats = _check_formats(formats or meta.formats or ["html"])
+    source = meta.input.path
+    if meta.kind == "store":
+        return _build(meta.input.resolved or source, out, formats, kind="store")
+    try:
+        scenario = scenario_from_dict(meta.scenario, str(mp))
+    except ScenarioError as err:  # the fields are those of metadata.json's scenario
+        raise ScenarioError([f"scenario.{p}" for p in err.problems], str(mp)) from None
+    if meta.scenario_hash and scenario.hash != meta.scenario_hash:
+        raise ScenarioError([f"scenario_hash: the scenario does not match its hash {meta.scenario_hash}"], str(mp))
     return _build(source, out, formats, kind="scenario", scenario=scenario,
-                  comments=meta.get("parameter_sources") or {}, replications=int(meta["replications"]),
-                  seed=int(meta["seed"]), advisor_replications=int(meta["advisor_replications"]),
-                  reproduced_from=str(mp))
+                  comments=meta.parameter_sources or {}, replications=meta.replications,
+                  seed=meta.seed, advisor_replications=meta.advisor_replications, reproduced_from=str(mp))
+
+
+def _is_report_folder(path: Path) -> bool:
+    """An azsim report folder: its metadata.json names an azsim version and a kind."""
+    try:
+        meta = json.loads((path / "metadata.json").read_text(encoding="utf-8")[:METADATA_MAX_BYTES])
+    except (OSError, UnicodeDecodeError, ValueError, RecursionError):
+        return False
+    return isinstance(meta, dict) and "azsim_version" in meta and meta.get("kind") in ("scenario", "store")
+
+
+def check_out(out, inputs=()) -> None:
+    """Refuse, before any work, an output folder the report cannot be written to
+    (:func:`azsim.outputs.target_problems`), an existing folder that is not a report folder (a report
+    replaces its folder), or one that holds an input."""
+    out_text = os.fspath(out)
+    problems = target_problems("--out", out_text, "dir")
+    if problems:
+        raise ScenarioError(problems)
+    out = Path(out_text)
+    shown = show_path(out_text)
+    if out.name in ("", ".", ".."):
+        raise ScenarioError([f"--out: {shown}: give the report folder a name (a report replaces its folder)"])
+    if out.is_dir() and any(out.iterdir()) and not _is_report_folder(out):
+        raise ScenarioError([f"--out: {shown} exists and is not an azsim report folder (a report replaces its "
+                             "folder): choose a new folder"])
+    try:
+        resolved = out.resolve()
+        held = [item for item in inputs if item and resolved in Path(item).resolve().parents]
+    except (OSError, RuntimeError):  # a symlink loop: reading the input will say so
+        held = []
+    if held:
+        raise ScenarioError([f"--out: {shown} holds the input {show_path(held[0])}; write the report to another "
+                             "folder"])
 
 
 def _build(source: str, out, formats, kind: str, scenario: Scenario | None = None, comments=None,
@@ -780,9 +959,20 @@ def _build(source: str, out, formats, kind: str, scenario: Scenario | None = Non
     import matplotlib
 
     formats = _check_formats(formats)
+    check_out(out, [source, reproduced_from])
     with matplotlib.rc_context(STYLE):
         if kind == "store":
-            sections, content, info = _store_report(source)
+            from .store import StoreError, broken
+
+            try:
+                sections, content, info = _store_report(source)
+            except (ScenarioError, StoreError):
+                raise
+            except Exception as err:
+                # a store edited outside azsim can hold anything its column types allow (duplicate
+                # policies, an unparseable spec...): whatever pandas, numpy or SALib then raise, say so
+                raise broken(str(source), f"unexpected content: {type(err).__name__}: "
+                             f"{str(err).splitlines()[0][:100] if str(err) else ''}") from None
             title = f"azsim report: results store {Path(source).name}"
         else:
             adv_reps = advisor_replications or max(4, replications // 2)
@@ -818,9 +1008,17 @@ def _check_formats(formats) -> list[str]:
 
 
 def _write(report: Report, out: Path, formats: list[str]) -> Path:
+    """Write the report into a temporary folder next to ``out`` and rename it to ``out`` at the end
+    (an existing report folder is replaced only then); any failure, Ctrl-C included, leaves nothing."""
+    with building(out, replace=True, flag="--out") as tmp:
+        _write_files(report, tmp, formats)
+    return out
+
+
+def _write_files(report: Report, out: Path, formats: list[str]) -> None:
     figdir, tabdir = out / "figures", out / "tables"
-    figdir.mkdir(parents=True, exist_ok=True)
-    tabdir.mkdir(parents=True, exist_ok=True)
+    figdir.mkdir()
+    tabdir.mkdir()
     for f in report.figures.values():
         buf = io.BytesIO()
         f.fig.savefig(buf, format="png", metadata={"Software": None})
@@ -837,7 +1035,6 @@ def _write(report: Report, out: Path, formats: list[str]) -> Path:
         (out / "report.md").write_text(_markdown(report), encoding="utf-8")
     if "pdf" in formats:
         _pdf(report, out / "report.pdf")
-    return out
 
 
 def _latex(t: Table) -> str:
@@ -845,7 +1042,7 @@ def _latex(t: Table) -> str:
     for col in df.columns:
         if df[col].dtype == object:
             df[col] = df[col].map(lambda v: v if isinstance(v, str) else fmt(v, t.decimals))
-    return df.to_latex(index=False, caption=t.caption, label=f"tab:{t.name}",
+    return df.to_latex(index=False, caption=tex_escape(t.caption), label=f"tab:{t.name}",
                        float_format=lambda x: fmt(x, t.decimals), na_rep="n/a", escape=True, longtable=len(df) > 40)
 
 
@@ -868,15 +1065,15 @@ figure { margin: 1rem 0; } figure img { max-width: 100%; } figcaption { font-siz
 {% for s in r.sections %}<section><h2>{{ s.title }}</h2>
 {% for p in s.paragraphs %}<p>{{ p }}</p>
 {% endfor %}{% for kind, name in s.items %}{% if kind == "figure" %}{% set f = r.figures[name] %}
-<figure id="fig-{{ name }}"><img src="data:image/png;base64,{{ b64(f.png) }}" alt="{{ f.caption }}">
-<figcaption>{{ f.caption }} (figures/{{ name }}.png, .svg)</figcaption></figure>
-{% else %}{% set t = r.tables[name] %}<table id="tab-{{ name }}"><caption>{{ t.caption }}</caption>
+<figure id="fig-{{ f.name }}"><img src="data:image/png;base64,{{ b64(f.png) }}" alt="{{ f.caption }}">
+<figcaption>{{ f.caption }} (figures/{{ f.name }}.png, .svg)</figcaption></figure>
+{% else %}{% set t = r.tables[name] %}<table id="tab-{{ t.name }}"><caption>{{ t.caption }}</caption>
 <thead><tr>{% for c in t.df.columns %}<th>{{ c }}</th>{% endfor %}</tr></thead><tbody>
 {% for row in t.cells(max_rows) %}<tr>{% for v, num in zip(row, numeric(t)) -%}
 <td{% if num %} class="num"{% endif %}>{{ v }}</td>{% endfor %}</tr>
 {% endfor %}</tbody></table>{% if t.df|length > max_rows -%}
 <p class="note">First {{ max_rows }} of {{ t.df|length }} rows.</p>{% endif %}
-<p class="note">tables/{{ name }}.csv, tables/{{ name }}.tex</p>
+<p class="note">tables/{{ t.name }}.csv, tables/{{ t.name }}.tex</p>
 {% endif %}{% endfor %}</section>
 {% endfor %}
 <section><h2>Reproducibility</h2><pre>{{ meta_text }}</pre></section>
@@ -900,27 +1097,31 @@ def _html(report: Report) -> str:
 
 
 def _md_cell(v: str) -> str:
-    return str(v).replace("|", "\\|").replace("\n", " ")
+    return md_escape(v)
 
 
 def _markdown(report: Report) -> str:
-    lines = [f"# {report.title}", "", report.subtitle, ""]
+    """report.md: every text is escaped (:func:`azsim.outputs.md_escape`: no HTML, link or image syntax
+    from a name, description or comment); only the structure (headings, tables, figure links to the
+    slugged file names) is Markdown."""
+    e = md_escape
+    lines = [f"# {e(report.title)}", "", e(report.subtitle), ""]
     for s in report.sections:
-        lines += [f"## {s.title}", ""]
+        lines += [f"## {e(s.title)}", ""]
         for p in s.paragraphs:
-            lines += [p, ""]
+            lines += [e(p), ""]
         for kind, name in s.items:
             if kind == "figure":
                 f = report.figures[name]
-                lines += [f"![{f.caption}](figures/{name}.png)", "", f"*{f.caption}*", ""]
+                lines += [f"![{e(f.caption)}](figures/{f.name}.png)", "", f"*{e(f.caption)}*", ""]
             else:
                 t = report.tables[name]
-                lines += [f"**{t.caption}**", "", "| " + " | ".join(_md_cell(c) for c in t.df.columns) + " |",
+                lines += [f"**{e(t.caption)}**", "", "| " + " | ".join(_md_cell(c) for c in t.df.columns) + " |",
                           "|" + "|".join("---:" if n else "---" for n in _numeric(t)) + "|"]
                 lines += ["| " + " | ".join(_md_cell(v) for v in row) + " |" for row in t.cells(HTML_MAX_ROWS)]
                 if len(t.df) > HTML_MAX_ROWS:
                     lines.append(f"\nFirst {HTML_MAX_ROWS} of {len(t.df)} rows.")
-                lines += ["", f"(tables/{name}.csv, tables/{name}.tex)", ""]
+                lines += ["", f"(tables/{t.name}.csv, tables/{t.name}.tex)", ""]
     return "\n".join(lines) + "\n"
 
 

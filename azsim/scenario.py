@@ -11,13 +11,14 @@ import difflib
 import hashlib
 import json
 import math
+import typing
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-import yaml
-from pydantic import Field, ValidationError, model_validator
+from pydantic import AfterValidator, Field, StringConstraints, ValidationError, model_validator
 
-from ._types import Days, Delay, DelayCv, DelayMean, Minutes, Model, Money, Rate
+from . import _yaml
+from ._types import Days, Delay, DelayCv, DelayMean, Minutes, Model, Money, Rate, Text, _one_line
 from .policy import Currency, Policy, preset_names, preset_values, resolve_preset
 
 __all__ = [
@@ -28,19 +29,66 @@ __all__ = [
     "apply_overrides",
     "parse_override",
     "field_info",
+    "estimate",
+    "check_budget",
+    "parse_yaml",
+    "read_yaml",
 ]
 
 MAX_FILE_BYTES = 1_000_000
+"""The largest scenario or sweep file (and upload) read, in bytes."""
+
+MAX_HORIZON_DAYS = 100_000
+"""The longest horizon: about 274 years (long horizons estimate rare-event rates; the cost check bounds
+the work)."""
+
+MAX_ORDERS_PER_DAY = 1_000_000
+"""The most orders a day (far above any one seller; the cost estimate refuses far less)."""
+
+MAX_REPLICATIONS = 100_000
+"""The most replications (``-r``, ``--max-replications``, a sweep file's ``replications``)."""
+
+MAX_SEED = 2**63 - 1
+"""The largest root seed."""
+
+NAME_PATTERN = r"^[A-Za-z][A-Za-z0-9_-]{0,39}$"
+"""What a policy name (and a sweep name) may be: it becomes a column, a key and a file name."""
+
+_Z_MAX = 8.21
+"""The largest standard normal quantile a hashed uniform can reach (ndtri(1 - 2**-53)): the largest
+lognormal draw of a field is its median x e^(8.21 sigma)."""
+
+
+Name = Annotated[str, StringConstraints(min_length=1, max_length=100), AfterValidator(_one_line)]
+"""A scenario's name: printable text on one line, 1 to 100 characters (a report slugifies it
+before using it in a file name)."""
+
+PolicyName = Annotated[str, StringConstraints(pattern=NAME_PATTERN)]
+"""A policy's name: a letter, then up to 39 letters, digits, ``_`` or ``-``."""
 
 
 # ----------------------------------------------------------------------------------------------
 # schema
 # ----------------------------------------------------------------------------------------------
+def _check_largest_draw(median: float, sigma: float, limit: float, what: str) -> None:
+    """A lognormal field's largest possible draw, median x e^(8.21 sigma), must stay under ``limit``
+    (money is booked in integer cents: this keeps every amount and sum far from overflowing)."""
+    largest = median * math.exp(_Z_MAX * sigma)
+    if largest > limit:
+        raise ValueError(f"the largest {what} a draw can give, median x e^({_Z_MAX} x sigma) = {largest:.3g}, "
+                         f"must be at most {limit:.0e}: lower median or sigma")
+
+
 class PriceDistribution(Model):
     """Item prices: lognormal with this median and log-standard deviation."""
 
     median: Money = 30.0
     sigma: float = Field(0.6, ge=0.0, le=3.0)
+
+    @model_validator(mode="after")
+    def _largest_draw(self) -> PriceDistribution:
+        _check_largest_draw(self.median, self.sigma, 1e12, "price")
+        return self
 
 
 class FeedbackEffect(Model):
@@ -60,7 +108,7 @@ class FeedbackEffect(Model):
 
 class Market(Model):
     currency: Currency = Field("USD", description="currency of every amount in the scenario and its results")
-    orders_per_day: float = Field(60.0, gt=0.0, le=1e7)
+    orders_per_day: float = Field(60.0, gt=0.0, le=MAX_ORDERS_PER_DAY)
     q4_peak_multiplier: float = Field(1.0, ge=0.0, le=20.0, description="order rate factor in Oct-Dec")
     start_month: int = Field(1, ge=1, le=12, description="calendar month of day 0")
     start_weekday: int = Field(0, ge=0, le=6, description="weekday of day 0, 0 = Monday")
@@ -100,6 +148,11 @@ class PdpiAmount(Model):
 
     median: Money = 250.0
     sigma: float = Field(1.5, ge=0.0, le=5.0)
+
+    @model_validator(mode="after")
+    def _largest_draw(self) -> PdpiAmount:
+        _check_largest_draw(self.median, self.sigma, 1e12, "harm")
+        return self
 
 
 class ResaleShare(Model):
@@ -453,16 +506,16 @@ class AccountHealth(Model):
 class Scenario(Model):
     """Everything that defines one simulated seller and the policies it is compared under."""
 
-    name: str = "scenario"
-    description: str = ""
-    horizon_days: int = Field(365, ge=1, le=1_000_000)
+    name: Name = "scenario"
+    description: Text = Field("", max_length=10_000)
+    horizon_days: int = Field(365, ge=1, le=MAX_HORIZON_DAYS)
     market: Market = Market()
     incidents: Incidents = Incidents()
     buyers: Buyers = Buyers()
     seller: Seller = Seller()
     litigation: Litigation = Litigation()
     account_health: AccountHealth = AccountHealth()
-    policies: dict[str, Policy] = Field(default_factory=dict)
+    policies: dict[PolicyName, Policy] = Field(default_factory=dict, max_length=20)
 
     @model_validator(mode="before")
     @classmethod
@@ -575,9 +628,10 @@ def _expand_policy_presets(policies: Any) -> Any:
             out[name] = spec
             continue
         try:
-            values = preset_values(str(base))
-        except KeyError as err:
-            raise ValueError(f"policies.{name}.preset: {err.args[0]}") from None
+            values = preset_values(base)
+        except KeyError:  # not a version (or not a name at all): Policy's own check names the field,
+            out[name] = {**spec, "preset": base}  # together with every other problem of the file
+            continue
         out[name] = {**values, **spec}
     return out
 
@@ -590,9 +644,9 @@ def _rebase_policy(spec: Any, name: str, version: Any) -> dict:
     spec = dict(spec)
     former = spec.pop("preset", name if name in preset_names() else None)
     try:
-        before = Policy(**preset_values(former)) if former else Policy()
-        resolved = Policy(**{**(preset_values(former) if former else {}), **spec})
-    except (KeyError, ValueError):
+        before = Policy.model_validate(preset_values(former) if former else {})
+        resolved = Policy.model_validate({**(preset_values(former) if former else {}), **spec})
+    except (KeyError, ValueError, TypeError):
         return {**spec, "preset": version}  # leave it to validation to name the problem
     old, new = before.model_dump(mode="json"), resolved.model_dump(mode="json")
     kept = {k: v for k, v in spec.items() if k in new and new[k] != old.get(k)}
@@ -659,49 +713,72 @@ class ScenarioError(ValueError):
         super().__init__(head + "; ".join(self.problems))
 
 
-def _fields_at(loc: tuple) -> list[str]:
-    """Field names of the model that sits at ``loc`` in the Scenario tree, for suggestions."""
-    model: Any = Scenario
+def _fields_at(loc: tuple, root: Any = None) -> list[str]:
+    """Field names of the model that sits at ``loc`` in the tree of ``root`` (default
+    :class:`Scenario`), for suggestions. A mapping of models (``policies``: name -> Policy) is
+    stepped through by its key."""
+    model: Any = root or Scenario
     i = 0
     while i < len(loc):
-        key = loc[i]
         fields = getattr(model, "model_fields", None)
         if fields is None:
             return []
-        if model is Scenario and key == "policies":
-            if i + 1 >= len(loc):
-                return []
-            model = Policy
-            i += 2
-            continue
+        key = loc[i]
         if key not in fields:
             return list(fields)
         ann = fields[key].annotation
+        i += 1
+        if typing.get_origin(ann) is dict:
+            if i >= len(loc):
+                return []
+            ann = typing.get_args(ann)[1]
+            i += 1
         if not (isinstance(ann, type) and hasattr(ann, "model_fields")):
             return []
         model = ann
-        i += 1
     return list(getattr(model, "model_fields", {}))
 
 
-def _format_errors(err: ValidationError) -> list[str]:
+def shown(value: Any, limit: int = 60) -> str:
+    """``repr(value)`` cut to ``limit`` characters, for error messages."""
+    try:
+        text = repr(value)
+    except ValueError:  # an integer too long to print
+        text = "a very long number"
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _format_errors(err: ValidationError, root: Any = None, prefix: str = "") -> list[str]:
+    """One line per problem: the dotted field path, then what is wrong (and what was given)."""
     problems = []
     for e in err.errors():
         loc = tuple(x for x in e["loc"] if not (isinstance(x, str) and x.startswith("function-")))
-        path = ".".join(str(x) for x in loc) or "(top level)"
         typ = e["type"]
+        if loc and loc[-1] == "[key]":  # a mapping key, e.g. a policy name
+            loc = loc[:-1]
+            path = prefix + ".".join(str(x) for x in loc)
+            if typ == "string_pattern_mismatch":
+                problems.append(f"{path}: a name starts with a letter, then up to 39 letters, digits, '_' or '-' "
+                                f"(got {shown(loc[-1])})")
+            else:
+                problems.append(f"{path}: {e['msg'].lower()} (the name)")
+            continue
+        path = prefix + ".".join(str(x) for x in loc) if loc else (prefix.rstrip(".") or "(top level)")
         if typ == "extra_forbidden":
-            known = _fields_at(loc[:-1])
+            known = _fields_at(loc[:-1], root)
             close = difflib.get_close_matches(str(loc[-1]), known, n=1)
-            hint = f"; did you mean {'.'.join(map(str, loc[:-1] + (close[0],)))}?" if close else ""
+            hint = f"; did you mean {prefix}{'.'.join(map(str, loc[:-1] + (close[0],)))}?" if close else ""
             problems.append(f"{path}: unknown field{hint}")
         elif typ in ("value_error", "assertion_error"):
             msg = str(e.get("ctx", {}).get("error", e["msg"]))
-            problems.append(msg if not loc else f"{path}: {msg}")
+            problems.append(msg if not loc and not prefix else f"{path}: {msg}")
+        elif typ == "string_pattern_mismatch" and e.get("ctx", {}).get("pattern") == NAME_PATTERN:
+            problems.append(f"{path}: a name starts with a letter, then up to 39 letters, digits, '_' or '-' "
+                            f"(got {shown(e.get('input'))})")
         else:
             got = e.get("input")
-            shown = "" if isinstance(got, dict | list) else f" (got {got!r})"
-            problems.append(f"{path}: {e['msg'].lower()}{shown}")
+            given = "" if isinstance(got, dict | list) else f" (got {shown(got)})"
+            problems.append(f"{path}: {e['msg'].lower()}{given}")
     return problems
 
 
@@ -718,37 +795,45 @@ def scenario_from_dict(data: Any, source: str | None = None) -> Scenario:
         return Scenario.model_validate(data)
     except ValidationError as err:
         raise ScenarioError(_format_errors(err), source) from None
-    except ValueError as err:  # raised by the preset expansion
-        raise ScenarioError([str(err)], source) from None
+    except RecursionError:  # only from Python callers: files and --set values are bounded by the loader
+        raise ScenarioError([f"(top level): nested more than {_yaml.MAX_DEPTH} levels deep"], source) from None
+    except (ValueError, TypeError) as err:
+        raise ScenarioError([f"(top level): {err}"], source) from None
 
 
 def read_yaml(path: str | Path) -> Any:
-    """Read a YAML file, turning every way it can fail into a ScenarioError naming the file."""
+    """Read a YAML file (at most MAX_FILE_BYTES), turning every way it can fail into a ScenarioError
+    naming the file (and the line, for what is in it)."""
     p = Path(path)
-    if not p.exists():
-        raise ScenarioError([f"file not found: {p}"], str(p))
-    if not p.is_file():
-        raise ScenarioError([f"not a file: {p}"], str(p))
-    if p.stat().st_size > MAX_FILE_BYTES:
-        raise ScenarioError([f"file too large ({p.stat().st_size} bytes; limit {MAX_FILE_BYTES})"], str(p))
     try:
-        text = p.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as err:
-        raise ScenarioError([f"cannot read file: {err}"], str(p)) from None
+        if not p.exists():
+            raise ScenarioError([f"file not found: {p}"], str(p))
+        if not p.is_file():  # a folder, a FIFO, a device: never opened (a FIFO would block)
+            raise ScenarioError([f"not a file: {p}"], str(p))
+        with p.open("rb") as f:
+            raw = f.read(MAX_FILE_BYTES + 1)
+    except (OSError, ValueError) as err:  # permissions, a name too long, a symlink loop, a NUL in the name
+        raise ScenarioError([f"cannot read file: {getattr(err, 'strerror', None) or err}"], str(p)) from None
+    if len(raw) > MAX_FILE_BYTES:
+        raise ScenarioError([f"file too large (over {MAX_FILE_BYTES} bytes)"], str(p))
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as err:
+        raise ScenarioError([f"not a text file (UTF-8 YAML expected): {err.reason} at byte {err.start}"],
+                            str(p)) from None
     return parse_yaml(text, str(p))
 
 
 def parse_yaml(text: str, source: str = "<text>") -> Any:
-    """Parse YAML text; a syntax error becomes a ScenarioError with line and column."""
-    if len(text.encode("utf-8", "replace")) > MAX_FILE_BYTES:
+    """Parse YAML text with azsim's safe loader (:mod:`azsim._yaml`: YAML 1.2 scalars, duplicate
+    keys refused, nesting, aliases and size bounded); every problem becomes a ScenarioError naming
+    ``source`` and the line."""
+    if len(text) > MAX_FILE_BYTES or len(text.encode("utf-8", "replace")) > MAX_FILE_BYTES:
         raise ScenarioError([f"document too large (limit {MAX_FILE_BYTES} bytes)"], source)
     try:
-        return yaml.safe_load(text)
-    except yaml.YAMLError as err:
-        mark = getattr(err, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        problem = getattr(err, "problem", None) or str(err).splitlines()[0]
-        raise ScenarioError([f"broken YAML{where}: {problem}"], source) from None
+        return _yaml.load(text)
+    except _yaml.YamlProblem as err:
+        raise ScenarioError([str(err)], source) from None
 
 
 def load_scenario(path: str | Path, overrides: dict[str, Any] | None = None, policies: str | None = None) -> Scenario:
@@ -770,15 +855,21 @@ def load_scenario(path: str | Path, overrides: dict[str, Any] | None = None, pol
 def parse_override(text: str) -> tuple[str, Any]:
     """Parse ``dotted.path=value`` (the value is read as YAML: numbers, booleans, lists)."""
     if "=" not in text:
-        raise ScenarioError([f"--set {text!r}: expected dotted.path=value"])
+        raise ScenarioError([f"--set {shown(text)}: expected dotted.path=value"])
     path, _, value = text.partition("=")
+    if len(value) > MAX_FILE_BYTES:
+        raise ScenarioError([f"--set {shown(path)}: value too large (limit {MAX_FILE_BYTES} bytes)"])
     path = path.strip()
-    if not path or any(not part for part in path.split(".")):
-        raise ScenarioError([f"--set {text!r}: empty field name in path"])
+    parts = path.split(".")
+    if not path or any(not part for part in parts):
+        raise ScenarioError([f"--set {shown(text)}: empty field name in path"])
+    if len(parts) > _yaml.MAX_DEPTH or any(len(part) > 100 for part in parts):
+        raise ScenarioError([f"--set {shown(path)}: a field path has at most {_yaml.MAX_DEPTH} parts of at most "
+                             "100 characters"])
     try:
-        parsed = yaml.safe_load(value) if value.strip() else ""
-    except yaml.YAMLError:
-        parsed = value
+        parsed = _yaml.load(value, strict=False) if value.strip() else ""
+    except _yaml.YamlProblem as err:
+        raise ScenarioError([f"--set {path}: {err}"]) from None
     return path, parsed
 
 
@@ -790,9 +881,15 @@ def apply_overrides(data: dict, overrides: dict[str, Any]) -> dict:
     policy to that version: fields that only restated the former version (as in a file that
     spells every field out) are dropped, fields that differed from it are kept.
     """
-    out = json.loads(json.dumps(data, default=str))  # deep copy of plain data
+    try:
+        out = json.loads(json.dumps(data, default=str))  # deep copy of plain data
+    except RecursionError:  # only from Python callers: files and --set values are bounded by the loader
+        raise ScenarioError([f"(top level): nested more than {_yaml.MAX_DEPTH} levels deep"]) from None
+    except ValueError as err:  # a structure that contains itself
+        raise ScenarioError([f"(top level): {err}"]) from None
     if overrides and any(k.split(".")[0] == "policies" for k in overrides) and "policies" not in out:
         out["policies"] = {"old": {}, "new": {}}
+    _check_policy_names(out.get("policies"), overrides)
     for path, value in overrides.items():
         parts = path.split(".")
         node = out
@@ -809,3 +906,134 @@ def apply_overrides(data: dict, overrides: dict[str, Any]) -> dict:
             continue
         node[parts[-1]] = value
     return out
+
+
+def _check_policy_names(policies: Any, overrides: dict[str, Any]) -> None:
+    """``--set policies.NAME.field=...`` must name one of the scenario's policies, unless the same
+    overrides create it with a preset (``policies.NAME.preset=VERSION`` or ``policies.NAME={preset: ...}``):
+    a typo (``policies.nwe.x``) would otherwise add a policy silently."""
+    if not isinstance(policies, dict):
+        return
+    problems = []
+    for path in overrides:
+        parts = path.split(".")
+        if parts[0] != "policies" or len(parts) < 2 or parts[1] in policies:
+            continue
+        name = parts[1]
+        defined = f"policies.{name}.preset" in overrides or (
+            isinstance(overrides.get(f"policies.{name}"), dict) and "preset" in overrides[f"policies.{name}"])
+        if not defined:
+            known = ", ".join(map(str, policies)) or "none"
+            problem = (f"{path}: unknown policy {name}; the scenario's policies are {known} (to add one, also set "
+                       f"policies.{name}.preset=VERSION)")
+            if problem not in problems:
+                problems.append(problem)
+    if problems:
+        raise ScenarioError(problems)
+
+
+# ----------------------------------------------------------------------------------------------
+# cost estimate: what a batch of runs will need, before anything is allocated
+# ----------------------------------------------------------------------------------------------
+DEFAULT_MAX_MEMORY_MB = 4096
+"""Default limit on a command's estimated memory (``--max-memory``), in MB."""
+
+DEFAULT_MAX_ORDERS = 10_000_000_000
+"""Default limit on a command's simulated orders, counted once per policy (``--max-orders``): at
+about 0.2 million orders a second that is some 14 hours of one core."""
+
+# Calibrated on this machine (2 cores; scenarios/default.yaml at 60 to 200,000 orders a day; see
+# tests/test_input_hardening.py): a run's peak memory grows with the orders of its whole horizon
+# (the ledger, claim records, queued messages) and with those of one 28-day block of the world
+# (its arrays); a replication's kept results with its policies and account-health reviews.
+_PROCESS_MB = 150.0  # a Python process with azsim imported
+_WORKER_MB = 40.0  # a pool worker forked from it (proportional share: its pages are mostly shared)
+_BYTES_PER_ORDER = 270.0  # per order of a replication's horizon
+_BYTES_PER_BLOCK_ORDER = 420.0  # per order of its largest block
+_RESULT_BYTES_PER_RUN = 50_000.0  # per policy run kept (its metrics)
+_RESULT_BYTES_PER_REVIEW = 400.0  # per account-health review row kept
+_STREAMED_BYTES_PER_RUN = 200.0  # per run of a sweep (results go to the store; the coordinator keeps a key)
+_STREAMED_BYTES_PER_POINT = 2_000.0  # per design point of a sweep
+_ORDERS_PER_SECOND = 200_000.0  # orders x policies per second on one core
+_SECONDS_PER_DAY = 6e-5  # per simulated day and policy (the day loop, reviews, month ends)
+_BLOCK_DAYS = 28  # azsim.world.BLOCK_DAYS (not imported: world imports this module)
+
+
+def expected_orders(scenario: Scenario) -> tuple[float, float]:
+    """(orders over the horizon, orders of the busiest 28-day block) at the scenario's rates."""
+    m = scenario.market
+    per_month = 365.25 / 12
+    total = busiest = window = 0.0
+    rates = []
+    for day in range(scenario.horizon_days):
+        month = ((m.start_month - 1) + int(day // per_month)) % 12 + 1
+        rate = m.orders_per_day * (m.q4_peak_multiplier if month >= 10 else 1.0)
+        rates.append(rate)
+        total += rate
+        window += rate
+        if day >= _BLOCK_DAYS:
+            window -= rates[day - _BLOCK_DAYS]
+        busiest = max(busiest, window)
+    return total, busiest
+
+
+def estimate(scenario: Scenario, replications: int, points: int = 1, workers: int | None = None,
+             streamed: bool = False) -> dict:
+    """What ``replications`` paired replications of ``scenario`` at ``points`` design points will
+    need, roughly (within a factor of about 2): ``{"orders", "seconds", "memory_mb", "runs"}``.
+
+    ``orders`` counts each order once per policy (the work); ``seconds`` is one core's time;
+    ``memory_mb`` the peak of all processes: in this process (``workers=None``, as ``compare``
+    and ``advise`` run), or ``workers`` worker processes each holding one replication plus this
+    one (a forked worker's own share of memory is about 40 MB before its run). ``streamed``
+    (sweeps): results go to a store instead of staying in memory. A pure function of its
+    arguments: nothing is simulated.
+    """
+    policies = max(1, len(scenario.policies))
+    reps, points = max(0, int(replications)), max(0, int(points))
+    runs = reps * points
+    orders, block = expected_orders(scenario)
+    per_replication_mb = (orders * _BYTES_PER_ORDER + block * _BYTES_PER_BLOCK_ORDER) / 1e6
+    if streamed:
+        kept_mb = (runs * _STREAMED_BYTES_PER_RUN + points * _STREAMED_BYTES_PER_POINT) / 1e6
+    else:
+        reviews = scenario.horizon_days / scenario.account_health.review_every_days
+        kept_mb = runs * policies * (_RESULT_BYTES_PER_RUN + reviews * _RESULT_BYTES_PER_REVIEW) / 1e6
+    if workers is None:
+        memory = _PROCESS_MB + per_replication_mb + kept_mb
+    else:
+        k = max(1, int(workers))
+        memory = _PROCESS_MB + k * (_WORKER_MB + per_replication_mb) + kept_mb
+    work = orders * policies * runs
+    seconds = work / _ORDERS_PER_SECOND + scenario.horizon_days * policies * runs * _SECONDS_PER_DAY
+    return {"orders": work, "seconds": seconds, "memory_mb": memory, "runs": runs}
+
+
+def _size(mb: float) -> str:
+    return f"{mb / 1024:,.1f} GB" if mb >= 1024 else f"{mb:,.0f} MB"
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 120:
+        return f"{seconds:,.0f} s"
+    if seconds < 7200:
+        return f"{seconds / 60:,.0f} min"
+    if seconds < 172_800:
+        return f"{seconds / 3600:,.0f} h"
+    return f"{seconds / 86_400:,.0f} days"
+
+
+def check_budget(cost: dict, max_memory_mb: float = DEFAULT_MAX_MEMORY_MB,
+                 max_orders: float = DEFAULT_MAX_ORDERS, what: str = "the run") -> None:
+    """Raise ScenarioError if the estimate ``cost`` (:func:`estimate`) exceeds the memory or work
+    limit; the message gives the estimate and the flag that raises the limit."""
+    problems = []
+    if cost["memory_mb"] > max_memory_mb:
+        problems.append(f"{what} needs about {_size(cost['memory_mb'])} of memory (limit {_size(max_memory_mb)}; "
+                        "--max-memory MB to raise it)")
+    if cost["orders"] > max_orders:
+        problems.append(f"{what} simulates about {cost['orders']:.2g} orders (orders x policies x runs; about "
+                        f"{_duration(cost['seconds'])} of one core; limit {max_orders:.2g}; --max-orders N to "
+                        "raise it)")
+    if problems:
+        raise ScenarioError(problems)

@@ -27,12 +27,15 @@ Money and count metrics that a run did not book (a ledger category never touched
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import os
 import re
+import stat
 import threading
 import weakref
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -72,6 +75,23 @@ CREATE TABLE point_summary (
     delta_n INTEGER, delta_mean DOUBLE, delta_ci_low DOUBLE, delta_ci_high DOUBLE, delta_pct DOUBLE,
     delta_baseline_mean DOUBLE, delta_policy_mean DOUBLE);
 """
+_ADDED_COLUMNS = {("point_summary", "delta_baseline_mean"), ("point_summary", "delta_policy_mean")}
+"""Columns a store written by an earlier azsim may lack (:meth:`Store.summarise` adds them)."""
+
+
+@functools.cache
+def _expected_columns() -> dict[tuple[str, str], str]:
+    """(table, column) -> DuckDB type of every column of :data:`_SCHEMA` (read from DuckDB itself)."""
+    con = duckdb.connect(":memory:")
+    try:
+        con.execute(_SCHEMA)
+        rows = con.execute("SELECT table_name, column_name, data_type FROM duckdb_columns() "
+                           "WHERE database_name = current_database() AND schema_name = 'main'").fetchall()
+    finally:
+        con.close()
+    return {(t, c): ty for t, c, ty in rows}
+
+
 _SUMMARY_COLUMNS = ("sweep_id", "point_id", "policy", "metric", "baseline", "n", "mean", "ci_low", "ci_high",
                     "delta_n", "delta_mean", "delta_ci_low", "delta_ci_high", "delta_pct", "delta_baseline_mean",
                     "delta_policy_mean")
@@ -101,12 +121,111 @@ def _now() -> datetime:
 
 def _first_line(text: str) -> str:
     lines = str(text).strip().splitlines()
-    return lines[0] if lines else ""
+    return _printable(lines[0]) if lines else ""
+
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def _printable(text) -> str:
+    """Text read from a store, safe to print: control characters (a terminal escape sequence in an
+    edited store) shown as \\xNN."""
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", str(text))
 
 
 def _duck_message(exc: Exception) -> str:
     msg = _first_line(str(exc))
     return re.sub(r"^[A-Za-z ]+Error: ", "", msg)
+
+
+_ADVICE = "restore it or start a new store"
+_WRITE_ADVICE = "free some space or fix the permissions, then rerun the same command to resume"
+
+
+def _reason(exc: BaseException) -> str:
+    """What a DuckDB error says about the file, in a few words."""
+    msg = _duck_message(exc)
+    low = msg.lower()
+    if "corrupt" in low or "checksum" in low:
+        return "corrupt database file"
+    if "could not read enough bytes" in low or "truncated" in low:
+        return "the file is truncated"
+    if isinstance(exc, (duckdb.InternalException, duckdb.FatalException)) or "internal error" in low:
+        return "corrupt database file: " + (msg[:120] + "..." if len(msg) > 120 else msg)
+    return msg[:160] + "..." if len(msg) > 160 else msg
+
+
+def _read_problem(msg: str) -> bool:
+    return bool(re.search(r"corrupt|checksum|could not read|truncated", msg, re.I))
+
+
+def broken(name: str, reason: str) -> StoreError:
+    """The one error for a store whose content cannot be read."""
+    return StoreError(f"{name}: not a readable azsim results store ({reason}); {_ADVICE}")
+
+
+def _translate(name: str, exc: BaseException, writing: bool = False) -> BaseException:
+    if isinstance(exc, duckdb.InterruptException):
+        return KeyboardInterrupt()
+    if writing and isinstance(exc, duckdb.IOException) and not _read_problem(str(exc)):
+        return StoreError(f"{name}: cannot write to the results store ({_reason(exc)}); {_WRITE_ADVICE}")
+    if isinstance(exc, duckdb.OutOfMemoryException):
+        return StoreError(f"{name}: DuckDB ran out of memory reading the store ({_reason(exc)})")
+    return broken(name, _reason(exc))
+
+
+@contextmanager
+def _guarded(name: str, writing: bool = False):
+    """Every DuckDB error inside becomes a one-line StoreError naming the store (Ctrl-C stays Ctrl-C)."""
+    try:
+        yield
+    except duckdb.Error as exc:
+        raise _translate(name, exc, writing) from None
+
+
+def _guard(writing: bool = False):
+    """:func:`_guarded` around a Store method."""
+
+    def wrap(method):
+        @functools.wraps(method)
+        def inner(self, *args, **kwargs):
+            with _guarded(self.name, writing):
+                return method(self, *args, **kwargs)
+
+        return inner
+
+    return wrap
+
+
+def _check_file(path: Path, name: str, read_only: bool) -> None:
+    """A store must be a regular file (or, to write, not exist yet): a FIFO, device or folder is refused
+    before DuckDB opens it (opening a FIFO would wait forever)."""
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        if read_only:
+            raise StoreError(f"{name}: no such results store") from None
+        return
+    except OSError as err:  # a symlink loop, a name too long, a file used as a folder
+        raise StoreError(f"{name}: cannot open: {err.strerror or err}") from None
+    if stat.S_ISDIR(st.st_mode):
+        raise StoreError(f"{name} is a directory, not an azsim results store")
+    if not stat.S_ISREG(st.st_mode):
+        kind = ("a FIFO" if stat.S_ISFIFO(st.st_mode) else "a device" if stat.S_ISCHR(st.st_mode)
+                or stat.S_ISBLK(st.st_mode) else "a socket" if stat.S_ISSOCK(st.st_mode) else "not a regular file")
+        raise StoreError(f"{name} is {kind}, not an azsim results store; give a results store file")
+
+
+def parse_factors(name: str, sweep_id, point_id, text) -> dict:
+    """A point's factors (``points.factors``, JSON text) as a dict; StoreError if tampered with."""
+    where = f"points.factors of sweep {_printable(sweep_id)[:40]} point {point_id}"
+    try:
+        value = json.loads(text)
+    except (TypeError, ValueError, RecursionError):
+        raise broken(name, f"{where} is not valid JSON") from None
+    if not isinstance(value, dict):
+        raise broken(name, f"{where} is not a JSON object")
+    return value
 
 
 def _factors_json(point: dict) -> str:
@@ -122,17 +241,17 @@ class Store:
 
     def __init__(self, path: str | os.PathLike, read_only: bool = False):
         self.path = Path(path)
-        self.name = str(path)
+        self.name = _printable(os.fspath(path))  # for messages: one line whatever the file is called
         self.read_only = bool(read_only)
         self._lock = threading.RLock()
         self._points: dict[str, int] = {}
         self._con: duckdb.DuckDBPyConnection | None = None
-        key = str(self.path.resolve())
         self._key = None
-        if self.read_only and not self.path.exists():
-            raise StoreError(f"{self.name}: no such results store")
-        if self.path.is_dir():
-            raise StoreError(f"{self.name} is a directory, not an azsim results store")
+        _check_file(self.path, self.name, self.read_only)
+        try:
+            key = str(self.path.resolve())
+        except (OSError, RuntimeError) as err:  # a symlink loop
+            raise StoreError(f"{self.name}: cannot open: {err}") from None
         if not self.read_only:
             with _WRITERS_LOCK:
                 other = _WRITERS.get(key)
@@ -144,9 +263,10 @@ class Store:
         else:
             self._con = self._connect()
         try:
-            self._check_schema()
+            with _guarded(self.name, writing=not self.read_only):
+                self._check_schema()
         except BaseException:
-            self.close()
+            self._close_quietly()
             raise
 
     # ---- opening ------------------------------------------------------------------------------
@@ -163,6 +283,8 @@ class Store:
                 except duckdb.Error as exc2:
                     raise StoreError(f"{self.name}: cannot open: {_duck_message(exc2)}") from None
             raise StoreError(f"{self.name} is already open read-only in this process; close it first") from None
+        except duckdb.InterruptException:
+            raise KeyboardInterrupt from None
         except duckdb.IOException as exc:
             msg = str(exc)
             if "Could not set lock" in msg:
@@ -172,9 +294,11 @@ class Store:
                                  f"can use a store at a time: wait for it to finish or use another file") from None
             if "not a valid DuckDB database" in msg:
                 raise StoreError(f"{self.name} is not an azsim results store (not a DuckDB database)") from None
-            raise StoreError(f"{self.name}: cannot open: {_duck_message(exc)}") from None
+            if re.search(r"permission denied|no such file|read-only file system|not a directory", msg, re.I):
+                raise StoreError(f"{self.name}: cannot open: {_duck_message(exc)}") from None
+            raise broken(self.name, _reason(exc)) from None
         except duckdb.Error as exc:
-            raise StoreError(f"{self.name}: cannot open: {_duck_message(exc)}") from None
+            raise broken(self.name, _reason(exc)) from None
 
     def _check_schema(self) -> None:
         con = self._con
@@ -205,10 +329,25 @@ class Store:
             raise StoreError(f"{self.name} is not an azsim results store (no schema version)")
         if row[0] != SCHEMA_VERSION:
             raise StoreError(f"{self.name} is not an azsim results store this azsim can read "
-                             f"(schema version {row[0]}, expected {SCHEMA_VERSION})")
+                             f"(schema version {_printable(row[0])[:40]}, expected {SCHEMA_VERSION})")
         missing = [t for t in TABLES if t not in tables]
         if missing:
             raise StoreError(f"{self.name} is not an azsim results store (missing tables: {', '.join(missing)})")
+        have = {(t, c): ty for t, c, ty in con.execute(
+            "SELECT table_name, column_name, data_type FROM duckdb_columns() WHERE database_name = current_database() "
+            "AND schema_name = 'main'").fetchall()}
+        for (table, column), want in _expected_columns().items():
+            got = have.get((table, column))
+            if got is None and (table, column) not in _ADDED_COLUMNS:
+                raise broken(self.name, f"table {table} has no column {column}")
+            if got is not None and got != want:
+                raise broken(self.name, f"column {table}.{column} is {got}, expected {want}")
+
+    def _close_quietly(self) -> None:
+        try:
+            self.close()
+        except (StoreError, duckdb.Error):
+            pass
 
     def _c(self) -> duckdb.DuckDBPyConnection:
         if self._con is None:
@@ -221,6 +360,7 @@ class Store:
         return self._c()
 
     # ---- writing ------------------------------------------------------------------------------
+    @_guard(writing=True)
     def begin_sweep(self, sweep_id: str, spec: dict, points: list[dict]) -> bool:
         """Record a sweep and its design points; False if ``sweep_id`` is already stored (a resume).
 
@@ -264,6 +404,7 @@ class Store:
                 raise StoreError(f"{self.name}: sweep {sweep_id} is already stored with different points "
                                  f"(point {i}: stored {a}, now {b}): use another store or another sweep")
 
+    @_guard(writing=False)
     def finished(self, sweep_id: str) -> set[tuple[int, int]]:
         """(point_id, replication) of every stored run of the sweep, ok or error."""
         with self._lock:
@@ -271,6 +412,7 @@ class Store:
                                      [sweep_id]).fetchall()
             return {(int(p), int(r)) for p, r in rows}
 
+    @_guard(writing=False)
     def _n_points(self, sweep_id: str) -> int:
         if sweep_id not in self._points:
             if not self._c().execute("SELECT 1 FROM sweeps WHERE sweep_id = ?", [sweep_id]).fetchall():
@@ -279,6 +421,7 @@ class Store:
             self._points[sweep_id] = int(n)
         return self._points[sweep_id]
 
+    @_guard(writing=True)
     def write_run(self, sweep_id: str, point_id: int, replication: int,
                   metrics: dict[str, dict[str, float]] | None, error: str | None, seconds: float) -> None:
         """Store one run (status 'error' when ``error`` is given, else 'ok' with ``metrics``) in one transaction.
@@ -325,6 +468,7 @@ class Store:
                 raise
 
     # ---- reading ------------------------------------------------------------------------------
+    @_guard(writing=False)
     def run_values(self, sweep_id: str, metric: str, policy: str) -> pd.DataFrame:
         """point_id, replication, value of one metric under one policy, for every ok run of the sweep.
 
@@ -348,6 +492,7 @@ class Store:
             df["value"] = df["value"].fillna(0.0)
         return df.reset_index(drop=True)
 
+    @_guard(writing=False)
     def _check_known(self, sweep_id: str, metric: str, policy: str) -> None:
         con = self._c()
         [known] = con.execute("SELECT bool_or(policy = $p), bool_or(metric = $m) FROM metrics WHERE sweep_id = $s",
@@ -359,6 +504,7 @@ class Store:
                              f"(misspelt, or never booked)")
 
     # ---- summaries ----------------------------------------------------------------------------
+    @_guard(writing=True)
     def summarise(self, sweep_id: str, baseline: str) -> None:
         """(Re)write ``point_summary`` for the sweep: per point, policy and metric, n, mean and 95% CI,
         and each other policy's paired difference from ``baseline`` over the same replications."""
@@ -407,19 +553,25 @@ class Store:
         """Close the store (checkpointing it); further calls raise StoreError. Safe to call twice."""
         with self._lock:
             con, self._con = self._con, None
-            if con is not None:
-                con.close()
-            if self._key is not None:
-                with _WRITERS_LOCK:
-                    if _WRITERS.get(self._key) is self:
-                        del _WRITERS[self._key]
-                self._key = None
+            try:
+                if con is not None:
+                    with _guarded(self.name, writing=not self.read_only):
+                        con.close()
+            finally:
+                if self._key is not None:
+                    with _WRITERS_LOCK:
+                        if _WRITERS.get(self._key) is self:
+                            del _WRITERS[self._key]
+                    self._key = None
 
     def __enter__(self) -> Store:
         return self
 
-    def __exit__(self, *exc) -> None:
-        self.close()
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc_type is None:
+            self.close()
+        else:  # the first error is the one to report
+            self._close_quietly()
 
     def __repr__(self) -> str:
         state = "closed" if self._con is None else ("read-only" if self.read_only else "open")
@@ -455,7 +607,11 @@ def _chunks(counts: list[tuple[int, int]], max_runs: int) -> list[tuple[int, int
 def _values_sql(k: int) -> str:
     """Values of points $lo..$hi for policies $p0 (the baseline) .. $p{k-1}, one row per (point,
     metric, ok replication): point_id, metric, replication, x0 .. x{k-1}, money and count metrics a
-    run did not book filled with 0 (others NULL), ordered by point, metric and replication."""
+    run did not book filled with 0 (others NULL), ordered by point, metric and replication.
+
+    The order is part of the result: :func:`_summary_rows` sums each column over the replications in
+    this order, so a resumed, re-run or differently scheduled sweep (whose rows DuckDB holds, and
+    would return, in another order) gets point_summary to the last bit (tests/test_faults.py)."""
     wide = ", ".join(f"max(value) FILTER (policy = $p{i}) AS v{i}" for i in range(k))
     filled = ", ".join(f"CASE WHEN k.fill_zero THEN coalesce(w.v{i}, 0.0) ELSE w.v{i} END AS x{i}" for i in range(k))
     return f"""
@@ -510,13 +666,17 @@ def load(path: str | os.PathLike) -> dict[str, pd.DataFrame]:
 
     ``points`` has the factors as JSON text and, as well, one column per factor path (dotted name).
     Reads the whole ``metrics`` table into memory: query the file with DuckDB for very large stores.
+    A store that cannot be read (corrupt, truncated, tampered with) raises :class:`StoreError`.
     """
-    with Store(path, read_only=True) as store:
+    with Store(path, read_only=True) as store, _guarded(store.name):
         con = store._c()
         out = {t: con.execute(f"SELECT * FROM {t} ORDER BY {_ORDER[t]}").df() for t in TABLES}
+        name = store.name
     points = out["points"]
     if len(points):
-        factors = pd.DataFrame([json.loads(f) for f in points["factors"]], index=points.index)
+        factors = pd.DataFrame([parse_factors(name, s, p, f) for s, p, f in
+                                zip(points["sweep_id"], points["point_id"], points["factors"], strict=True)],
+                               index=points.index)
         factors = factors[[c for c in factors.columns if c not in points.columns]]
         out["points"] = pd.concat([points, factors], axis=1)
     return out
@@ -525,42 +685,48 @@ def load(path: str | os.PathLike) -> dict[str, pd.DataFrame]:
 def _spec_of(text: str) -> dict:
     try:
         spec = json.loads(text)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, RecursionError):
         return {}
     return spec if isinstance(spec, dict) else {}
 
 
+def _count(x) -> int | None:
+    """A planned count from a sweep's spec, if it is a sane whole number."""
+    return x if isinstance(x, int) and not isinstance(x, bool) and 0 < x < 2**31 else None
+
+
 def describe(path: str | os.PathLike, max_failures: int = 20) -> str:
     """What the store holds, as text: each sweep, its design, points, runs ok / error / missing, failures."""
-    with Store(path, read_only=True) as store:
+    with Store(path, read_only=True) as store, _guarded(store.name):
         con = store._c()
         sweeps = con.execute("SELECT sweep_id, created, spec, azsim_version, design FROM sweeps "
                              "ORDER BY created, sweep_id").fetchall()
         lines = [f"{store.name}: azsim results store, {len(sweeps)} sweep{'s' if len(sweeps) != 1 else ''}"]
         for sweep_id, created, spec_text, version, design in sweeps:
-            spec = _spec_of(spec_text)
-            points = [r[0] for r in con.execute("SELECT factors FROM points WHERE sweep_id = ? ORDER BY point_id",
-                                                [sweep_id]).fetchall()]
+            spec = {k: _printable(v) if isinstance(v, str) else v for k, v in _spec_of(spec_text).items()}
+            points = con.execute("SELECT point_id, factors FROM points WHERE sweep_id = ? ORDER BY point_id",
+                                 [sweep_id]).fetchall()
             n_points = len(points)
             factors: list[str] = []
-            for text in points:
-                for k in json.loads(text):
-                    if k not in factors:
-                        factors.append(k)
+            for point_id, text in points:
+                for k in parse_factors(store.name, sweep_id, point_id, text):
+                    if _printable(k) not in factors:
+                        factors.append(_printable(k))
             [(ok, err)] = con.execute("SELECT count(*) FILTER (status = 'ok'), count(*) FILTER (status = 'error') "
                                   "FROM runs WHERE sweep_id = ?", [sweep_id]).fetchall()
             [(summarised,)] = con.execute("SELECT count(*) FROM point_summary WHERE sweep_id = ?",
                                         [sweep_id]).fetchall()
             lines.append("")
-            lines.append(f"sweep {sweep_id}  created {created:%Y-%m-%d %H:%M:%S} UTC  azsim {version}")
-            d = str(design or spec.get("design") or "?")
+            when = f"{created:%Y-%m-%d %H:%M:%S} UTC" if isinstance(created, datetime) else "?"
+            lines.append(f"sweep {_printable(sweep_id)}  created {when}  azsim {_printable(version)}")
+            d = _printable(design or spec.get("design") or "?")
             if spec.get("samples"):
                 d += f", {spec['samples']} samples"
             lines.append(f"  design        {d}; factors: {', '.join(factors) if factors else '(none)'}")
             lines.append(f"  points        {n_points}")
             reps = spec.get("replications")
             runs = f"{ok} ok, {err} error"
-            if isinstance(reps, int) and not isinstance(reps, bool):
+            if _count(reps):
                 lines.append(f"  replications  {reps} per point")
                 [(planned,)] = con.execute("SELECT count(*) FROM runs WHERE sweep_id = ? AND point_id < ? "
                                          "AND replication < ?", [sweep_id, n_points, reps]).fetchall()
@@ -583,25 +749,34 @@ def describe(path: str | os.PathLike, max_failures: int = 20) -> str:
 
 
 def export(path: str | os.PathLike, fmt: str, outdir: str | os.PathLike) -> list[Path]:
-    """Write each table (sweeps, points, runs, metrics, point_summary) to ``outdir`` as parquet or csv."""
+    """Write each table (sweeps, points, runs, metrics, point_summary) to ``outdir`` as parquet or csv.
+
+    The files are written in a temporary folder next to ``outdir`` and moved into it at the end: a
+    store that cannot be read, a full disk or Ctrl-C leaves nothing behind (and ``outdir`` as it was).
+    """
+    from .outputs import building, target_problems
+
     fmt = str(fmt).lower()
     if fmt not in ("parquet", "csv"):
         raise StoreError(f"export format must be parquet or csv, got {fmt!r}")
     outdir = Path(outdir)
-    with Store(path, read_only=True) as store:
+    problems = target_problems("export folder", outdir, "dir")
+    if problems:
+        raise StoreError(problems[0])
+    options = "FORMAT parquet" if fmt == "parquet" else "FORMAT csv, HEADER true"
+    with Store(path, read_only=True) as store, _guarded(store.name):
         con = store._c()
-        try:
-            outdir.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise StoreError(f"{outdir}: cannot create the export directory: {exc.strerror}") from None
-        paths = []
-        options = "FORMAT parquet" if fmt == "parquet" else "FORMAT csv, HEADER true"
-        for table in TABLES:
-            target = outdir / f"{table}.{fmt}"
-            quoted = str(target).replace("'", "''")
-            try:
-                con.execute(f"COPY (SELECT * FROM {table} ORDER BY {_ORDER[table]}) TO '{quoted}' ({options})")
-            except duckdb.Error as exc:
-                raise StoreError(f"{target}: cannot write: {_duck_message(exc)}") from None
-            paths.append(target)
-    return paths
+        for t in TABLES:  # read every table once first: a corrupt store fails before a file is written
+            con.execute(f"SELECT count(*) FROM {t}").fetchall()
+        with building(outdir, replace=False, flag="export folder") as tmp:
+            for table in TABLES:
+                target = tmp / f"{table}.{fmt}"
+                quoted = str(target).replace("'", "''")
+                try:
+                    con.execute(f"COPY (SELECT * FROM {table} ORDER BY {_ORDER[table]}) TO '{quoted}' ({options})")
+                except duckdb.IOException as exc:
+                    if _read_problem(str(exc)):
+                        raise
+                    raise StoreError(f"{outdir}: cannot write the export ({_reason(exc)}); nothing was written") \
+                        from None
+    return [outdir / f"{table}.{fmt}" for table in TABLES]

@@ -4,7 +4,9 @@ The coordinator validates every point first, opens the store (one writer at a ti
 (point, replication) runs already stored, and hands the rest to an executor. Each finished run
 is written in its own transaction, so a sweep interrupted anywhere resumes with the same command
 and ends with exactly the results of an uninterrupted one. A run that raises is stored with its
-error and the sweep goes on.
+error and the sweep goes on; so is a run whose worker process died twice running it
+(:data:`azsim.executors.WORKER_DIED`). Ctrl-C waits while a run is written: DuckDB would otherwise
+abort the write with its own "Query interrupted" error.
 
 Seeds: run (point, replication) uses ``SeedSequence(seed, spawn_key=(replication,))``, the same
 world for every point of a replication: common random numbers across design points as well as
@@ -26,7 +28,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .comparison import run_replication
-from .executors import make_executor
+from .executors import deferred_interrupt, make_executor
 from .experiments import SweepSpec
 from .scenario import Scenario
 from .stats import SequentialRule, column_stats, paired_columns
@@ -53,6 +55,11 @@ def run_task(task: Task) -> dict:
         return {"metrics": metrics, "error": None, "seconds": time.perf_counter() - t0}
     except Exception:  # stored with the run; the sweep goes on
         return {"metrics": None, "error": traceback.format_exc(limit=6), "seconds": time.perf_counter() - t0}
+
+
+def _worker_died(task: Task, reason: str) -> dict:
+    """The stored result of a run whose worker process died twice running it (see :mod:`azsim.executors`)."""
+    return {"metrics": None, "error": reason, "seconds": None}
 
 
 @dataclass
@@ -101,35 +108,36 @@ def run_sweep(spec: SweepSpec, store_path, executor: str = "local", workers: int
         return cache[p]
 
     policies = spec.base.policy_names
-    with Store(store_path) as store:
+    # the executor first: a bad name or an unreachable scheduler fails before the store file exists
+    with make_executor(executor, workers) as ex, Store(store_path) as store:
         store.begin_sweep(spec.sweep_id, spec.to_dict(), spec.points())
         done = store.finished(spec.sweep_id)
-        with make_executor(executor, workers) as ex:
 
-            def execute(pairs: list[tuple[int, int]], total: int) -> None:
-                todo = [(p, r) for p, r in pairs if (p, r) not in done]
-                result.runs_skipped += len(pairs) - len(todo)
-                count = total - len(todo)
-                if progress:
-                    progress(count, total)
-                tasks = (Task(p, r, scenario(p), spec.seed) for p, r in todo)  # built as they are submitted
-                for task, out in ex.run(run_task, tasks):
+        def execute(pairs: list[tuple[int, int]], total: int) -> None:
+            todo = [(p, r) for p, r in pairs if (p, r) not in done]
+            result.runs_skipped += len(pairs) - len(todo)
+            count = total - len(todo)
+            if progress:
+                progress(count, total)
+            tasks = (Task(p, r, scenario(p), spec.seed) for p, r in todo)  # built as they are submitted
+            for task, out in ex.run(run_task, tasks, died=_worker_died):
+                with deferred_interrupt():  # Ctrl-C waits for the run to be written whole
                     store.write_run(spec.sweep_id, task.point, task.replication, out["metrics"], out["error"],
                                     out["seconds"])
-                    done.add((task.point, task.replication))
-                    result.runs_done += 1
-                    if out["error"]:
-                        result.failures.append((task.point, task.replication, out["error"]))
-                    count += 1
-                    if progress:
-                        progress(count, total)
+                done.add((task.point, task.replication))
+                result.runs_done += 1
+                if out["error"]:
+                    result.failures.append((task.point, task.replication, out["error"]))
+                count += 1
+                if progress:
+                    progress(count, total)
 
-            if spec.replications != "auto":
-                n = int(spec.replications)
-                execute([(p, r) for p in range(n_points) for r in range(n)], n_points * n)
-                result.replications = {p: n for p in range(n_points)}
-            else:
-                _run_auto(spec, store, execute, result, policies)
+        if spec.replications != "auto":
+            n = int(spec.replications)
+            execute([(p, r) for p in range(n_points) for r in range(n)], n_points * n)
+            result.replications = {p: n for p in range(n_points)}
+        else:
+            _run_auto(spec, store, execute, result, policies)
         store.summarise(spec.sweep_id, policies[0])
     result.failures.sort()
     return result

@@ -1,14 +1,18 @@
 """End-to-end: the Streamlit what-if explorer (app.py) in a real headless Chromium, driven by Selenium.
 
-The test starts ``streamlit run app.py`` on a free port of 127.0.0.1, loads the page, picks another scenario in
-the sidebar, waits for the headline metric to change, checks that a chart is drawn and saves a screenshot in the
-test's temporary folder. It needs Debian's ``chromium`` and ``chromium-driver`` (``make browser`` installs them;
-``.ci/run`` calls it) and skips without them.
+One server for the module, started as ``make app`` starts it: ``streamlit run app.py`` in the repository root, so
+that Streamlit reads ``.streamlit/config.toml`` (only ``--server.port`` is given, a free port). The tests check
+that it listens on 127.0.0.1 and nowhere else; pick another scenario in the sidebar, wait for the headline metric
+to change, check that a chart is drawn and save a screenshot in the test's temporary folder; and upload a good
+scenario, then a deeply nested, an infinite-valued, a huge-valued and an oversize (2 MB) file, and see an error
+message each time with the good scenario still shown. They need Debian's ``chromium`` and
+``chromium-driver`` (``make browser`` installs them; ``.ci/run`` calls it) and skip without them.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -27,6 +31,7 @@ APP = Path(os.environ.get("AZSIM_APP", REPO / "app.py"))  # AZSIM_APP points the
 
 HEADLINE = "Seller cost per year, new − old"
 NEW_SCENARIO = "negligent.yaml"
+STILL_SHOWING = "Still showing the last good scenario."
 
 # Flags that make headless Chromium work on a machine with no display, as root, with no outside network.
 CHROMIUM_FLAGS = [
@@ -57,6 +62,13 @@ CHART = (
     '[data-testid="stVegaLiteChart"] svg, [data-testid="stVegaLiteChart"] canvas, '
     '[data-testid="stArrowVegaLiteChart"] svg, [data-testid="stArrowVegaLiteChart"] canvas'
 )
+# The file uploader is a dropzone holding an <input type=file>; st.error draws an stAlertContentError; an
+# uncaught exception an stException; the app's line naming the scenario on screen is a markdown block.
+UPLOAD_INPUT = '[data-testid="stSidebar"] [data-testid="stFileUploader"] input[type="file"]'
+UPLOADER = '[data-testid="stSidebar"] [data-testid="stFileUploader"]'
+ERROR_BOX = '[data-testid="stAlertContentError"]'
+EXCEPTION = '[data-testid="stException"]'
+SCENARIO_LINE = '//*[@data-testid="stMarkdown"][starts-with(normalize-space(), "Scenario ")]'
 
 pytestmark = pytest.mark.skipif(
     not (CHROMIUM.exists() and CHROMEDRIVER.exists()),
@@ -103,93 +115,228 @@ def _stop(server: subprocess.Popen) -> None:
         server.wait(timeout=10)
 
 
-def test_app_in_headless_chromium(tmp_path):
+class Server:
+    def __init__(self, port: int, process: subprocess.Popen, log: Path):
+        self.port, self.process, self.log = port, process, log
+        self.url = f"http://127.0.0.1:{port}/"
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    """``streamlit run app.py`` from the repository root (as ``make app``: the config file, no address flag)."""
+    port = _free_port()
+    log = tmp_path_factory.mktemp("streamlit") / "streamlit.log"
+    with log.open("w") as out:
+        process = subprocess.Popen(
+            [_python(), "-m", "streamlit", "run", str(APP), "--server.port", str(port)],
+            cwd=REPO,
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    try:
+        _wait_healthy(port, process, log)
+        yield Server(port, process, log)
+    finally:
+        _stop(process)
+
+
+@pytest.fixture(scope="module")
+def driver(server):
     from selenium import webdriver
-    from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
     from selenium.webdriver.chrome.service import Service
+
+    profile = tempfile.TemporaryDirectory(prefix="azsim-chromium-")
+    options = webdriver.ChromeOptions()
+    options.binary_location = str(CHROMIUM)
+    for flag in [*CHROMIUM_FLAGS, f"--user-data-dir={profile.name}"]:
+        options.add_argument(flag)
+    drv = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
+    try:
+        yield drv
+    finally:
+        drv.quit()
+        profile.cleanup()
+
+
+def _listening(port: int) -> set[str]:
+    """The local addresses of the TCP sockets listening on ``port`` (from /proc/net/tcp and tcp6)."""
+    found = set()
+    for table, family in (("/proc/net/tcp", socket.AF_INET), ("/proc/net/tcp6", socket.AF_INET6)):
+        try:
+            lines = Path(table).read_text().splitlines()[1:]
+        except OSError:
+            continue
+        for line in lines:
+            local, state = line.split()[1], line.split()[3]
+            address, _, hex_port = local.partition(":")
+            if state != "0A" or int(hex_port, 16) != port:  # 0A: LISTEN
+                continue
+            raw = bytes.fromhex(address)
+            raw = b"".join(raw[i:i + 4][::-1] for i in range(0, len(raw), 4))  # each 32-bit word little-endian
+            found.add(socket.inet_ntop(family, raw))
+    return found
+
+
+def _outside_address() -> str | None:
+    """This machine's address on its default route (no packet is sent), if it has one besides loopback."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        try:
+            s.connect(("192.0.2.1", 9))  # TEST-NET-1: only picks the interface
+        except OSError:
+            return None
+        address = s.getsockname()[0]
+    return None if address.startswith("127.") or address == "0.0.0.0" else address
+
+
+def test_the_server_listens_on_127_0_0_1_only(server):
+    assert _listening(server.port) == {"127.0.0.1"}, _listening(server.port)
+    outside = _outside_address()
+    if outside is not None:  # the machine's own non-loopback address: nothing answers there
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+            s.settimeout(5)
+            with pytest.raises(OSError):
+                s.connect((outside, server.port))
+
+
+def _headline_text(drv):
+    """The headline's value once the script has finished, else False (keeps WebDriverWait polling)."""
+    from selenium.common.exceptions import StaleElementReferenceException
+    from selenium.webdriver.common.by import By
+
+    try:
+        if not drv.find_elements(By.CSS_SELECTOR, APP_IDLE):
+            return False
+        values = drv.find_elements(By.XPATH, HEADLINE_VALUE)
+        return values[0].text.strip() if values and values[0].text.strip() else False
+    except StaleElementReferenceException:
+        return False
+
+
+def _failer(driver, server: Server, tmp_path: Path):
+    def fail(what: str):
+        driver.save_screenshot(str(tmp_path / "app-failed.png"))
+        pytest.fail(f"{what}; screenshot {tmp_path / 'app-failed.png'}; server log:\n{server.log.read_text()[-3000:]}")
+
+    return fail
+
+
+def test_app_in_headless_chromium(server, driver, tmp_path):
+    from selenium.common.exceptions import WebDriverException
     from selenium.webdriver.common.by import By
     from selenium.webdriver.common.keys import Keys
     from selenium.webdriver.support import expected_conditions as ec
     from selenium.webdriver.support.ui import WebDriverWait
 
-    port = _free_port()
-    log = tmp_path / "streamlit.log"
-    server = None
-    driver = None
-    profile = tempfile.TemporaryDirectory(prefix="azsim-chromium-")
+    fail = _failer(driver, server, tmp_path)
+    driver.get(server.url)
     try:
-        with log.open("w") as out:
-            server = subprocess.Popen(
-                [
-                    _python(), "-m", "streamlit", "run", str(APP),
-                    "--server.headless", "true",
-                    "--server.address", "127.0.0.1",
-                    "--server.port", str(port),
-                    "--browser.gatherUsageStats", "false",
-                ],
-                cwd=REPO,
-                stdin=subprocess.DEVNULL,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )  # fmt: skip
-        _wait_healthy(port, server, log)
+        before = WebDriverWait(driver, 60, poll_frequency=0.25).until(_headline_text)
+    except WebDriverException:
+        fail(f"no metric labelled {HEADLINE!r} appeared within 60 s")
 
-        options = webdriver.ChromeOptions()
-        options.binary_location = str(CHROMIUM)
-        for flag in [*CHROMIUM_FLAGS, f"--user-data-dir={profile.name}"]:
-            options.add_argument(flag)
-        driver = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
-        driver.get(f"http://127.0.0.1:{port}/")
+    # Pick another scenario in the sidebar: open the combobox, type to filter, click the option.
+    box = WebDriverWait(driver, 10).until(ec.element_to_be_clickable((By.CSS_SELECTOR, SCENARIO_INPUT)))
+    box.click()
+    box.send_keys(Keys.CONTROL, "a")
+    box.send_keys(NEW_SCENARIO.removesuffix(".yaml"))
+    WebDriverWait(driver, 10).until(ec.element_to_be_clickable((By.XPATH, OPTION))).click()
 
-        def headline_text(drv):
-            """The headline's value once the script has finished, else False (keeps WebDriverWait polling)."""
-            try:
-                if not drv.find_elements(By.CSS_SELECTOR, APP_IDLE):
-                    return False
-                values = drv.find_elements(By.XPATH, HEADLINE_VALUE)
-                return values[0].text.strip() if values and values[0].text.strip() else False
-            except StaleElementReferenceException:
-                return False
+    def headline_changed(drv):
+        text = _headline_text(drv)
+        return text if text and text != before else False
 
-        def fail(what: str):
-            driver.save_screenshot(str(tmp_path / "app-failed.png"))
-            pytest.fail(f"{what}; screenshot {tmp_path / 'app-failed.png'}; server log:\n{log.read_text()[-3000:]}")
+    try:
+        after = WebDriverWait(driver, 60, poll_frequency=0.25).until(headline_changed)
+    except WebDriverException:
+        fail(f"the headline stayed {before!r} for 60 s after choosing {NEW_SCENARIO}")
+    assert after != before
+
+    try:
+        WebDriverWait(driver, 20).until(ec.presence_of_element_located((By.CSS_SELECTOR, CHART)))
+    except WebDriverException:
+        fail("no Vega-Lite (Altair) chart on the page")
+
+    chosen = driver.find_element(By.CSS_SELECTOR, SCENARIO_INPUT).get_attribute("value")
+    assert chosen == NEW_SCENARIO, chosen
+    driver.save_screenshot(str(tmp_path / "app.png"))
+    assert (tmp_path / "app.png").stat().st_size > 10_000
+    assert not driver.find_elements(By.CSS_SELECTOR, EXCEPTION)
+
+
+def test_hostile_uploads_in_the_browser_keep_the_last_good_scenario(server, driver, tmp_path):
+    """A good upload, then bad ones: each shows an error naming the problem (the app's error box, or the
+    uploader's own refusal over 1 MB) and the good scenario stays on screen with the same headline."""
+    from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    fail = _failer(driver, server, tmp_path)
+    files = {
+        "mine": (REPO / "scenarios" / NEW_SCENARIO).read_bytes(),
+        "deep": b"market: " + b"[" * 500 + b"]" * 500 + b"\n",
+        "infinite": b"market:\n  price:\n    median: .inf\n",
+        "huge": b"market:\n  price:\n    median: 1.0e+18\n",
+        "oversize": b"name: " + b"x" * 2_000_000 + b"\n",  # refused by the uploader (1 MB): never reaches the app
+    }
+    for name, data in files.items():
+        (tmp_path / f"{name}.yaml").write_bytes(data)
+
+    def upload(name: str) -> None:
+        driver.find_element(By.CSS_SELECTOR, UPLOAD_INPUT).send_keys(str(tmp_path / f"{name}.yaml"))
+
+    def texts(drv, how, what) -> list[str]:
+        try:
+            return [e.text for e in drv.find_elements(how, what)]
+        except StaleElementReferenceException:
+            return []
+
+    def settled(condition, what: str, timeout: float = 60):
+        """Wait until the script is idle and ``condition(driver)`` holds; its value."""
+        def check(drv):
+            return bool(drv.find_elements(By.CSS_SELECTOR, APP_IDLE)) and condition(drv)
 
         try:
-            before = WebDriverWait(driver, 60, poll_frequency=0.25).until(headline_text)
+            return WebDriverWait(driver, timeout, poll_frequency=0.25).until(check)
         except WebDriverException:
-            fail(f"no metric labelled {HEADLINE!r} appeared within 60 s")
+            fail(what)
 
-        # Pick another scenario in the sidebar: open the combobox, type to filter, click the option.
-        box = WebDriverWait(driver, 10).until(ec.element_to_be_clickable((By.CSS_SELECTOR, SCENARIO_INPUT)))
-        box.click()
-        box.send_keys(Keys.CONTROL, "a")
-        box.send_keys(NEW_SCENARIO.removesuffix(".yaml"))
-        WebDriverWait(driver, 10).until(ec.element_to_be_clickable((By.XPATH, OPTION))).click()
+    def scenario_line(drv) -> str:
+        lines = texts(drv, By.XPATH, SCENARIO_LINE)
+        return lines[0] if lines else ""
 
-        def headline_changed(drv):
-            text = headline_text(drv)
-            return text if text and text != before else False
+    def state(drv):
+        """(scenario line, headline) once both are drawn, else False."""
+        line, value = scenario_line(drv), _headline_text(drv)
+        return (line, value) if line and value else False
 
-        try:
-            after = WebDriverWait(driver, 60, poll_frequency=0.25).until(headline_changed)
-        except WebDriverException:
-            fail(f"the headline stayed {before!r} for 60 s after choosing {NEW_SCENARIO}")
-        assert after != before
+    def still_good(drv):
+        return state(drv) == (good_line, good)
 
-        try:
-            WebDriverWait(driver, 20).until(ec.presence_of_element_located((By.CSS_SELECTOR, CHART)))
-        except WebDriverException:
-            fail("no Vega-Lite (Altair) chart on the page")
+    driver.get(server.url)
+    settled(_headline_text, f"no metric labelled {HEADLINE!r} appeared within 60 s")
+    upload("mine")
+    good_line, good = settled(lambda d: (s := state(d)) and "(uploaded mine.yaml)" in s[0] and s,
+                              "the good upload mine.yaml was not shown within 60 s")
+    assert good_line.startswith("Scenario negligent (uploaded mine.yaml)"), good_line
+    assert not texts(driver, By.CSS_SELECTOR, ERROR_BOX)
 
-        chosen = driver.find_element(By.CSS_SELECTOR, SCENARIO_INPUT).get_attribute("value")
-        assert chosen == NEW_SCENARIO, chosen
-        driver.save_screenshot(str(tmp_path / "app.png"))
-        assert (tmp_path / "app.png").stat().st_size > 10_000
-    finally:
-        if driver is not None:
-            driver.quit()
-        if server is not None:
-            _stop(server)
-        profile.cleanup()
+    for name, needle in [("deep", r"nest|depth|deep"), ("infinite", r"market\.price\.median"),
+                         ("huge", r"market\.price\.median")]:
+        upload(name)
+        box = settled(lambda d, n=name: next((t for t in texts(d, By.CSS_SELECTOR, ERROR_BOX)
+                                              if f"Cannot use {n}.yaml" in t), False),
+                      f"no error box for {name}.yaml within 60 s")
+        assert re.search(needle, box, re.IGNORECASE) and STILL_SHOWING in box, box
+        settled(still_good, f"after {name}.yaml the page no longer shows {good_line!r} with {good}")
+        assert not driver.find_elements(By.CSS_SELECTOR, EXCEPTION), f"page exception after {name}.yaml"
+
+    upload("oversize")
+    refusal = settled(lambda d: next((t for t in texts(d, By.CSS_SELECTOR, UPLOADER)
+                                      if "oversize.yaml" in t and re.search(r"1(\.0)? ?MB", t)), False),
+                      "the uploader did not refuse oversize.yaml (over 1 MB) within 60 s")
+    assert re.search(r"must be 1(\.0)? ?MB or smaller", refusal, re.IGNORECASE), refusal
+    settled(still_good, f"after oversize.yaml the page no longer shows {good_line!r} with {good}")
+    assert not driver.find_elements(By.CSS_SELECTOR, EXCEPTION)
+    driver.save_screenshot(str(tmp_path / "uploads.png"))

@@ -225,7 +225,7 @@ def test_load_frames(filled):
 
 @pytest.mark.parametrize("fmt", ["parquet", "csv"])
 def test_export_round_trip(filled, tmp_path, fmt):
-    out = tmp_path / "out" / fmt
+    out = tmp_path / f"out_{fmt}"  # the parent must exist: export creates only the folder itself
     paths = export(filled, fmt, out)
     assert [p.name for p in paths] == [f"{t}.{fmt}" for t in ("sweeps", "points", "runs", "metrics",
                                                                "point_summary")]
