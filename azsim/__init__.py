@@ -10,9 +10,6 @@ Public API::
 
 __version__ = "0.1.0"
 
-from .policy import Policy, preset  # noqa: E402
-from .scenario import Scenario, ScenarioError, load_scenario, scenario_from_dict  # noqa: E402
-
 __all__ = [
     "__version__",
     "Comparison",
@@ -25,11 +22,23 @@ __all__ = [
     "scenario_from_dict",
 ]
 
+_LAZY = {
+    "Policy": "policy",
+    "preset": "policy",
+    "Scenario": "scenario",
+    "ScenarioError": "scenario",
+    "load_scenario": "scenario",
+    "scenario_from_dict": "scenario",
+    "compare": "comparison",
+    "Comparison": "comparison",
+}
+
 
 def __getattr__(name: str):
-    # compare pulls in pandas and SimPy; load it on first use so `azsim validate` starts fast
-    if name in ("compare", "Comparison"):
-        from . import comparison
+    # Everything is loaded on first use: `import azsim` itself imports nothing heavy, so the command
+    # line can take Ctrl-C from its first instant (azsim._entry), and `azsim validate` starts fast.
+    if name in _LAZY:
+        import importlib
 
-        return getattr(comparison, name)
+        return getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
     raise AttributeError(f"module 'azsim' has no attribute {name!r}")

@@ -424,3 +424,21 @@ def test_a_tls_scheduler_without_the_client_certificate_settings_is_refused_befo
     assert str(err.value) == ("--executor dask://tls://127.0.0.1:1: a TLS scheduler needs this client's CA file, "
                               "certificate and key; set DASK_DISTRIBUTED__COMM__TLS__CLIENT__CERT, "
                               "DASK_DISTRIBUTED__COMM__TLS__CLIENT__KEY (README, Dask)")
+
+
+def test_ctrl_c_while_the_command_line_is_still_loading_ends_with_interrupted():
+    """The console command (azsim._entry) takes Ctrl-C while importing the CLI: no traceback, exit 130."""
+    code = ("import sys; from azsim._entry import main; print('ready', flush=True); "
+            "sys.argv = ['azsim', 'validate', 'scenarios/default.yaml']; sys.exit(main())")
+    for _ in range(3):
+        proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                 text=True, cwd=str(ROOT))
+        assert proc.stdout.readline().strip() == "ready"
+        proc.send_signal(signal.SIGINT)  # lands while the CLI's imports are running
+        _, err = proc.communicate(timeout=60)
+        assert "Traceback" not in err, err
+        assert proc.returncode in (130, 0), (proc.returncode, err)
+        if proc.returncode == 130:
+            assert "interrupted" in err
+            return
+    raise AssertionError("the interrupt never landed during the imports")
