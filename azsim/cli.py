@@ -571,6 +571,26 @@ def _on_sigint(signum, frame):
     raise KeyboardInterrupt
 
 
+_COMMAND_PID: list[int] = []  # the process whose main() installed _on_sigint
+
+
+def _unraisable(hook_args) -> None:
+    """Python prints, and then ignores, an exception raised where it cannot propagate (an at-fork
+    callback such as logging's lock release, a __del__, a weakref callback). A Ctrl-C landing there
+    is not lost and not printed: the command's process gets it again at the next safe point; any
+    other process (a child forked meanwhile) drops it."""
+    if isinstance(hook_args.exc_value, KeyboardInterrupt):
+        if _COMMAND_PID and os.getpid() == _COMMAND_PID[0]:
+            import _thread
+
+            # from another thread, a moment later: raised now it would land in this hook again
+            timer = threading.Timer(0.05, _thread.interrupt_main, args=(signal.SIGINT,))
+            timer.daemon = True
+            timer.start()
+        return
+    sys.__unraisablehook__(hook_args)
+
+
 def _interrupted(err: BaseException) -> bool:
     """Whether ``err`` came from Ctrl-C: raised after SIGINT reached :func:`main` (DuckDB turns the
     interrupt into its own "Query interrupted" error), or while a KeyboardInterrupt was handled."""
@@ -598,7 +618,10 @@ def main(argv: list[str] | None = None) -> int:
     _INTERRUPTED.clear()
     own_sigint = (threading.current_thread() is threading.main_thread()
                   and signal.getsignal(signal.SIGINT) is signal.default_int_handler)
+    previous_hook = sys.unraisablehook
     if own_sigint:
+        _COMMAND_PID[:] = [os.getpid()]
+        sys.unraisablehook = _unraisable
         signal.signal(signal.SIGINT, _on_sigint)
     code = EXIT_INTERRUPTED
     try:
@@ -615,6 +638,7 @@ def main(argv: list[str] | None = None) -> int:
             # the azsim command itself (no argv given) exits next: a Ctrl-C now must not turn its
             # result into a traceback; a caller's main([...]) gets Python's handler back
             signal.signal(signal.SIGINT, signal.SIG_IGN if argv is None else signal.default_int_handler)
+            sys.unraisablehook = previous_hook
     return code
 
 

@@ -442,3 +442,26 @@ def test_ctrl_c_while_the_command_line_is_still_loading_ends_with_interrupted():
             assert "interrupted" in err
             return
     raise AssertionError("the interrupt never landed during the imports")
+
+
+def test_ctrl_c_inside_a_callback_python_ignores_is_not_printed_and_not_lost():
+    """A Ctrl-C that lands in an at-fork callback (logging's lock release) or a __del__ is an exception
+    Python prints as "Exception ignored" and drops; the command must neither print it nor lose it."""
+    code = (
+        "import sys, signal, time\n"
+        "import azsim.cli as cli\n"
+        "class Bomb:\n"
+        "    def __del__(self):\n"
+        "        signal.raise_signal(signal.SIGINT)\n"  # the handler raises inside __del__: unraisable
+        "def boom(args):\n"
+        "    Bomb()\n"
+        "    for _ in range(200):\n"
+        "        time.sleep(0.01)\n"
+        "    return 0\n"
+        "cli.cmd_policies = boom\n"
+        "sys.exit(cli.main(None))\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code, "policies"], capture_output=True, text=True, cwd=str(ROOT),
+                          timeout=60, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert "Traceback" not in proc.stderr and "Exception ignored" not in proc.stderr, proc.stderr
+    assert proc.returncode == 130 and "interrupted" in proc.stderr, (proc.returncode, proc.stderr)
