@@ -25,6 +25,17 @@ class _Parser(argparse.ArgumentParser):
         raise SystemExit(EXIT_INPUT)
 
 
+def _capped_int(cap: int, what: str):
+    """An argparse type: a whole number from 1 to ``cap`` (``what`` says why the cap)."""
+    def parse(text: str) -> int:
+        value = _positive_int(text)
+        if value > cap:
+            raise argparse.ArgumentTypeError(f"at most {cap:,} ({what}), got {value:,}")
+        return value
+
+    return parse
+
+
 def _positive_int(text: str) -> int:
     try:
         value = int(text)
@@ -167,7 +178,8 @@ def build_parser() -> argparse.ArgumentParser:
     _policies_arg(rp)
 
     b = sub.add_parser("bench", help="speed and memory benchmark (one JSON line)")
-    b.add_argument("--orders", type=_positive_int, default=1_000_000, help="orders to simulate (default 1,000,000)")
+    b.add_argument("--orders", type=_capped_int(100_000_000, "about 10 minutes and 6 GB on one core"),
+                   default=1_000_000, help="orders to simulate (default 1,000,000; at most 100,000,000)")
     b.add_argument("--scenario", default=None, help="scenario file (default: scenarios/default.yaml)")
     b.add_argument("--seed", type=_seed, default=0)
     return p
@@ -213,7 +225,8 @@ def _design_args(p, sensitivity: bool = False) -> None:
 def _executor_args(p) -> None:
     p.add_argument("--executor", default="local", metavar="inline|local|dask|dask://HOST:PORT",
                    help="where runs execute (default local: a process pool on all cores)")
-    p.add_argument("--workers", type=_positive_int, default=None, help="worker processes (default: all cores)")
+    p.add_argument("--workers", type=_capped_int(1024, "worker processes on this machine"), default=None,
+                   help="worker processes (default: all cores; at most 1,024)")
     p.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
 
 

@@ -368,3 +368,17 @@ def test_fuzzed_inputs_never_give_a_traceback_or_a_hang():
     assert not bad, bad
     assert outcomes["ok"] > 40 and outcomes["refused"] > 250, outcomes  # both kinds of input were generated
     assert slowest < 5 and time.perf_counter() - t0 < 60, (slowest, time.perf_counter() - t0)
+
+
+def test_bench_orders_and_workers_are_capped_before_any_work(tmp_path, capsys):
+    from azsim.cli import main
+
+    with pytest.raises(SystemExit) as e:
+        main(["bench", "--orders", "1000000000"])
+    assert e.value.code == 2 and "--orders: at most 100,000,000" in capsys.readouterr().err
+    store = tmp_path / "s.duckdb"
+    with pytest.raises(SystemExit) as e:
+        main(["sweep", str(ROOT / "scenarios/default.yaml"), "--vary", "seller.claims.response_rate=0.5,1",
+              "--workers", "5000", "--out", str(store)])
+    assert e.value.code == 2 and "--workers: at most 1,024" in capsys.readouterr().err
+    assert not store.exists()
