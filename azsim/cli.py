@@ -25,17 +25,6 @@ class _Parser(argparse.ArgumentParser):
         raise SystemExit(EXIT_INPUT)
 
 
-def _capped_int(cap: int, what: str):
-    """An argparse type: a whole number from 1 to ``cap`` (``what`` says why the cap)."""
-    def parse(text: str) -> int:
-        value = _positive_int(text)
-        if value > cap:
-            raise argparse.ArgumentTypeError(f"at most {cap:,} ({what}), got {value:,}")
-        return value
-
-    return parse
-
-
 def _positive_int(text: str) -> int:
     try:
         value = int(text)
@@ -60,13 +49,15 @@ def _seed(text: str) -> int:
     return value
 
 
-def _at_most(maximum: int):
-    """A whole number from 1 to ``maximum`` (replications, samples: counts plainly beyond any machine are refused)."""
+def _at_most(maximum: int, why: str = ""):
+    """A whole number from 1 to ``maximum`` (replications, samples: counts plainly beyond any machine are
+    refused); ``why`` says what the cap stands for."""
 
     def parse(text: str) -> int:
         value = _positive_int(text)
         if value > maximum:
-            raise argparse.ArgumentTypeError(f"must be at most {maximum:,}, got {value:,}")
+            reason = f" ({why})" if why else ""
+            raise argparse.ArgumentTypeError(f"must be at most {maximum:,}{reason}, got {value:,}")
         return value
 
     return parse
@@ -178,7 +169,7 @@ def build_parser() -> argparse.ArgumentParser:
     _policies_arg(rp)
 
     b = sub.add_parser("bench", help="speed and memory benchmark (one JSON line)")
-    b.add_argument("--orders", type=_capped_int(100_000_000, "about 10 minutes and 6 GB on one core"),
+    b.add_argument("--orders", type=_at_most(100_000_000, "about 10 minutes and 6 GB on one core"),
                    default=1_000_000, help="orders to simulate (default 1,000,000; at most 100,000,000)")
     b.add_argument("--scenario", default=None, help="scenario file (default: scenarios/default.yaml)")
     b.add_argument("--seed", type=_seed, default=0)
@@ -225,7 +216,7 @@ def _design_args(p, sensitivity: bool = False) -> None:
 def _executor_args(p) -> None:
     p.add_argument("--executor", default="local", metavar="inline|local|dask|dask://HOST:PORT",
                    help="where runs execute (default local: a process pool on all cores)")
-    p.add_argument("--workers", type=_capped_int(1024, "worker processes on this machine"), default=None,
+    p.add_argument("--workers", type=_at_most(1024, "worker processes on this machine"), default=None,
                    help="worker processes (default: all cores; at most 1,024)")
     p.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
 

@@ -375,10 +375,10 @@ def test_bench_orders_and_workers_are_capped_before_any_work(tmp_path, capsys):
 
     with pytest.raises(SystemExit) as e:
         main(["bench", "--orders", "1000000000"])
-    assert e.value.code == 2 and "--orders: at most 100,000,000" in capsys.readouterr().err
+    assert e.value.code == 2 and "--orders: must be at most 100,000,000" in capsys.readouterr().err
     store = tmp_path / "s.duckdb"
     with pytest.raises(SystemExit) as e:
         main(["sweep", str(ROOT / "scenarios/default.yaml"), "--vary", "seller.claims.response_rate=0.5,1",
               "--workers", "5000", "--out", str(store)])
-    assert e.value.code == 2 and "--workers: at most 1,024" in capsys.readouterr().err
+    assert e.value.code == 2 and "--workers: must be at most 1,024" in capsys.readouterr().err
     assert not store.exists()
