@@ -428,14 +428,16 @@ def test_a_tls_scheduler_without_the_client_certificate_settings_is_refused_befo
 
 def test_ctrl_c_while_the_command_line_is_still_loading_ends_with_interrupted():
     """The console command (azsim._entry) takes Ctrl-C while importing the CLI: no traceback, exit 130."""
-    code = ("import sys; from azsim._entry import main; print('ready', flush=True); "
-            "sys.argv = ['azsim', 'validate', 'scenarios/default.yaml']; sys.exit(main())")
-    for _ in range(3):
+    code = ("import sys; from azsim._entry import main; sys.argv = ['azsim', 'validate', 'scenarios/default.yaml']; "
+            "print('ready', flush=True); sys.exit(main())")
+    for _ in range(5):
         proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                 text=True, cwd=str(ROOT))
+                                text=True, cwd=str(ROOT))
         assert proc.stdout.readline().strip() == "ready"
         proc.send_signal(signal.SIGINT)  # lands while the CLI's imports are running
         _, err = proc.communicate(timeout=60)
+        if "Traceback" in err and "azsim" not in err:
+            continue  # it landed in this harness's own line, before main() was called: try again
         assert "Traceback" not in err, err
         assert proc.returncode in (130, 0), (proc.returncode, err)
         if proc.returncode == 130:
