@@ -17,6 +17,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
 import fuzzing  # noqa: E402
+from conftest import schema_leaves  # noqa: E402
 
 from azsim.policy import Policy  # noqa: E402
 from azsim.scenario import Scenario, field_info  # noqa: E402
@@ -41,16 +42,8 @@ def test_fuzz_at_scale():
 
 
 def _numeric_paths():
-    def walk(model, prefix=""):
-        for name, field in model.model_fields.items():
-            ann = field.annotation
-            if isinstance(ann, type) and hasattr(ann, "model_fields"):
-                yield from walk(ann, f"{prefix}{name}.")
-            else:
-                yield f"{prefix}{name}"
-
-    paths = [p for p in walk(Scenario) if p != "policies"]
-    paths += [f"policies.{n}.{p}" for n in ("old", "new") for p in walk(Policy)]
+    paths = [p for p, _ in schema_leaves(Scenario) if p != "policies"]
+    paths += [f"policies.{n}.{p}" for n in ("old", "new") for p, _ in schema_leaves(Policy)]
     out = []
     for p in paths:
         info = field_info(p)

@@ -36,6 +36,16 @@ NO_ACCOUNT_ACTIONS = {
 """Account health measured but never acted on (no suspension or restriction of any kind)."""
 
 
+def schema_leaves(model, prefix: str = ""):
+    """``(dotted path, pydantic FieldInfo)`` of every leaf field of a schema model, depth first."""
+    for name, field in model.model_fields.items():
+        ann = field.annotation
+        if isinstance(ann, type) and hasattr(ann, "model_fields"):
+            yield from schema_leaves(ann, f"{prefix}{name}.")
+        else:
+            yield f"{prefix}{name}", field
+
+
 def deep_merge(base: dict, extra: dict) -> dict:
     """``base`` updated recursively with ``extra`` (neither is modified)."""
     out = copy.deepcopy(base)

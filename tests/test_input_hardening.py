@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 
 import pytest
+from conftest import schema_leaves
 
 import azsim.comparison
 from azsim import Scenario, ScenarioError, load_scenario, scenario_from_dict
@@ -59,12 +60,9 @@ def write(tmp_path, text: str, name: str = "s.yaml") -> Path:
 
 # ---- 1. every number has a finite domain ---------------------------------------------------------
 def _numeric_fields(model, prefix=""):
-    for name, field in model.model_fields.items():
-        ann = field.annotation
-        if isinstance(ann, type) and hasattr(ann, "model_fields"):
-            yield from _numeric_fields(ann, f"{prefix}{name}.")
-        elif ann in (int, float, float | None, int | None):
-            yield f"{prefix}{name}", field
+    for path, field in schema_leaves(model, prefix):
+        if field.annotation in (int, float, float | None, int | None):
+            yield path, field
 
 
 def test_every_number_of_the_schema_has_an_upper_bound():

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from conftest import schema_leaves
 
 from azsim import Scenario, ScenarioError, load_scenario, scenario_from_dict
 from azsim.scenario import apply_overrides, parse_override
@@ -13,14 +14,9 @@ from azsim.scenario import apply_overrides, parse_override
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def _paths(model_cls, prefix=""):
+def _paths(model_cls):
     """Every leaf field path of a schema model."""
-    for name, field in model_cls.model_fields.items():
-        ann = field.annotation
-        if isinstance(ann, type) and hasattr(ann, "model_fields"):
-            yield from _paths(ann, f"{prefix}{name}.")
-        else:
-            yield f"{prefix}{name}"
+    return [path for path, _ in schema_leaves(model_cls)]
 
 
 def _has(data, path):
