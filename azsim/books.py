@@ -23,7 +23,7 @@ if TYPE_CHECKING:  # types only: no import at run time
     from .policy import Policy
     from .scenario import Scenario
 
-__all__ = ["Books", "ClaimRecord", "refund_admin_fee"]
+__all__ = ["Books", "ClaimRecord", "MONTH_DAYS", "refund_admin_fee"]
 
 _REFUND = CAT["refund"]
 _CREDIT = CAT["referral_credit"]
@@ -32,8 +32,13 @@ _STAFF = CAT["staff_time"]
 _HARM = CAT["harm"]
 _ATOZ = CAT["atoz_claim"]
 
-COMPENSATION_KINDS = ("atoz", "pdpi", "chargeback", "refund", "fba")
-"""How a buyer was compensated; each has its own list of incident-to-payment times."""
+MONTH_DAYS = 30
+"""The model's month: the day loop closes a month every 30 days (premium, practice costs, the
+insurance requirement)."""
+
+COMPENSATION_KINDS = ("atoz", "pdpi", "chargeback", "fba")
+"""How a buyer was compensated; each has its own list of incident-to-payment times. Plain refunds
+outside a claim are not timed (no result reads them); :meth:`Books.paid` ignores other kinds."""
 
 
 def refund_admin_fee(referral_fee: float) -> float:

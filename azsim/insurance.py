@@ -45,6 +45,7 @@ from typing import TYPE_CHECKING
 
 from scipy.special import ndtr
 
+from .books import MONTH_DAYS
 from .ledger import AMAZON, CAT, INSURER, LEGAL, SELLER
 from .rng import exponential
 from .world import D
@@ -68,7 +69,6 @@ __all__ = [
     "risk_premium",
 ]
 
-MONTH_DAYS = 30
 YEAR_DAYS = 365
 _PREMIUM = CAT["insurance_premium"]
 _LEGAL = CAT["legal_costs"]

@@ -48,6 +48,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from .account import SELLER_FULFILLED
+from .books import MONTH_DAYS
 from .ledger import AMAZON, CARRIER, CAT, FORGONE, SELLER, STAFF, VENDOR
 
 if TYPE_CHECKING:
@@ -55,7 +56,6 @@ if TYPE_CHECKING:
 
 __all__ = ["Practices", "PRACTICE_COST_CATEGORIES", "MONTH_DAYS"]
 
-MONTH_DAYS = 30
 PRACTICE_COST_CATEGORIES = ("support_wages", "packaging", "listing_work", "tracking_work", "buy_shipping_labels")
 """Ledger categories of what the seller's practices cost (the advisor's "cost of the practice")."""
 

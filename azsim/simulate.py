@@ -17,11 +17,11 @@ import numpy as np
 import simpy
 
 from .account import ACCOUNT, Account
-from .books import Books, ClaimRecord, refund_admin_fee
+from .books import MONTH_DAYS, Books, ClaimRecord, refund_admin_fee
 from .flows import orders
 from .flows.desk import Desk, reply_metrics
 from .flows.returns import RemorseBatch
-from .insurance import MONTH_DAYS, Cover
+from .insurance import Cover
 from .ledger import Ledger
 from .practices import Practices
 from .scenario import Scenario
