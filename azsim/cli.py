@@ -12,6 +12,7 @@ import threading
 from pathlib import Path
 
 from . import __version__
+from .headline import headline
 from .scenario import ScenarioError, load_scenario, parse_override, policies_from_names, scenario_from_dict
 
 EXIT_INPUT = 2
@@ -251,7 +252,6 @@ def _fmt(x, money: bool, signed: bool = False) -> str:
 
 def format_summary(result) -> str:
     """The comparison as a plain-text table."""
-    table = result.summary()
     pols = result.policies
     base = pols[0]
     cur = _currency(result)
@@ -270,23 +270,7 @@ def format_summary(result) -> str:
         state = "reached" if rule["converged"] else f"NOT reached within {rule['max_replications']} replications"
         lines.append(f"Replications auto: precision {rule['precision']:.0%} of the seller-cost change {state}.")
     lines.append("")
-    width = max(34, *(len(str(label)) + 1 for label in table.index))
-    level_w = {p: max(12, len(p) + 2) for p in pols}  # long version names keep their columns apart
-    delta_w = {p: max(14, len(f"{p} - {base}") + 2) for p in pols[1:]}
-    head = f"{'':{width}}" + "".join(f"{p:>{level_w[p]}}" for p in pols)
-    for p in pols[1:]:
-        head += f"{p + ' - ' + base:>{delta_w[p]}}{'95% CI':>24}{'change':>9}"
-    lines.append(head)
-    for label, row in table.iterrows():
-        money = f"({cur}/yr)" in label
-        line = f"{label:{width}}" + "".join(f"{_fmt(row[p], money):>{level_w[p]}}" for p in pols)
-        for p in pols[1:]:
-            tag = f"{p}-{base}"
-            lo, hi, pct = row[f"{tag} ci95 low"], row[f"{tag} ci95 high"], row[f"{tag} change %"]
-            ci = "n/a" if _missing(lo) or _missing(hi) else f"[{_fmt(lo, money, True)}, {_fmt(hi, money, True)}]"
-            pct_s = "n/a" if _missing(pct) else f"{pct:+.1f}%"
-            line += f"{_fmt(row[tag], money, True):>{delta_w[p]}}{ci:>24}{pct_s:>9}"
-        lines.append(line)
+    lines.append(headline(result).text(policy_names=True))
     return "\n".join(lines)
 
 

@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from . import __version__
+from .labels import all_labels
 from .ledger import CATEGORIES, PARTIES, REPORTED_PARTIES
 from .scenario import Scenario
 from .simulate import RunResult, run_policy
@@ -196,6 +197,7 @@ class Comparison:
             "baseline": base,
             "policies": policies,
             "delta": delta,
+            "labels": all_labels(metrics),
         }
 
     def to_json(self, path: str | os.PathLike | None = None) -> str:
@@ -205,70 +207,15 @@ class Comparison:
             write_atomic(Path(path), text)
         return text
 
-    HEADLINE = (
-        ("seller_cost.total", "Seller cost ({cur}/yr)", None),
-        ("seller_cost.by_category.insurance_premium", "  of which insurance premium ({cur}/yr)", None),
-        ("practice_costs.total", "  of which practice costs ({cur}/yr)", None),
-        ("amazon_cost.total", "Amazon cost ({cur}/yr)", None),
-        ("insurer_cost.total", "Insurer cost ({cur}/yr)", None),
-        ("buyer_uncompensated.total", "Buyers' uncompensated loss ({cur}/yr)", None),
-        ("counts.orders", "Orders (/yr)", None),
-        ("counts.claims.total.atoz", "A-to-z claims (/yr)", None),
-        ("counts.claims.total.pdpi", "PD/PI claims (/yr)", None),
-        ("counts.chargebacks", "Chargebacks (/yr)", None),
-        ("counts.negative_feedback", "Negative feedback (/yr)", None),
-        ("odr.mean", "ODR, mean (%)", "an ODR value"),
-        ("odr.max", "ODR, max (%)", "an ODR value"),
-        ("suspended_days", "Days with the account suspended (/yr)", None),
-        ("suspended_days_by_channel.any", "Days with any sales stopped (/yr)", None),
-        ("replies.within_24h", "Buyer messages answered within 24 h (%)", "a buyer message"),
-        ("insurance.loss_ratio", "Insurer's loss ratio (losses / premium)", "a premium"),
-        ("compensation_days.pdpi.mean", "PD/PI incident to payment, mean (days)", "a PD/PI payment"),
-        ("compensation_days.pdpi.p90", "PD/PI incident to payment, 90th percentile (days)", "a PD/PI payment"),
-    )
-    """Rows of :meth:`summary`: metric, label (``{cur}`` = the scenario's currency) and, for a metric
-    that can be undefined in a replication, what it needs (named in the label when it was missing)."""
+    def summary(self, policies: list[str] | None = None) -> pd.DataFrame:
+        """Headline table as numbers: each policy's mean, and each policy's paired change from the first
+        (:func:`azsim.headline.headline`, the one table every face renders; see its docstring for how
+        rows that need an event are counted). With two policies the changes are exactly the JSON's
+        ``delta``; with more, the JSON's ``delta`` pairs each policy with the baseline alone and may use
+        more replications."""
+        from .headline import headline
 
-    def summary(self) -> pd.DataFrame:
-        """Headline table: each policy's mean, and each policy's paired change from the first.
-
-        Every row adds up: baseline + change = policy, within rounding. Money and counts are means
-        over all replications. A metric that can be undefined (ODR, compensation days) is shown
-        over the replications where EVERY policy of the comparison has a value, levels and changes
-        alike (:func:`azsim.stats.paired_columns`); when that is fewer than all replications the
-        label says over how many. With two policies this is exactly the JSON's ``delta``; with more,
-        the JSON's ``delta`` pairs each policy with the baseline alone and may use more replications.
-        """
-        pols, base = self.policies, self.policies[0]
-        cur = self.scenario.market.currency
-        rows = []
-        for key, label, needs in self.HEADLINE:
-            scale = 100.0 if key.startswith(("odr.", "replies.within")) else 1.0
-            vals = {p: self.values(p, key) for p in pols}
-            label = label.format(cur=cur)
-            row: dict = {"metric": label}
-            if len(pols) == 1:
-                n, mean, _, _ = column_stats(vals[base])
-                row[base] = _scaled(_clean(mean[0]), scale)
-                used = int(n[0])
-            for p in pols[1:]:
-                d = paired_columns(vals[base], vals[p], also=[vals[q] for q in pols[1:] if q != p])
-                entry = _paired_entry(d, 0)
-                used = entry["n"]
-                row[base] = _scaled(entry["baseline_mean"], scale)
-                row[p] = _scaled(entry["policy_mean"], scale)
-                ci = entry["ci95"] or [None, None]
-                tag = f"{p}-{base}"
-                row[tag] = _scaled(entry["mean"], scale)
-                row[f"{tag} ci95 low"] = _scaled(ci[0], scale)
-                row[f"{tag} ci95 high"] = _scaled(ci[1], scale)
-                row[f"{tag} change %"] = entry["pct"]
-            if needs and used < self.replications:
-                row["metric"] = f"{label} [{used} of {self.replications} reps]"
-            row["replications"] = used
-            rows.append(row)
-        table = pd.DataFrame(rows).set_index("metric")
-        return table[[*pols, *[c for c in table.columns if c not in pols]]]
+        return headline(self, policies).frame()
 
 
 def _paired_entry(d: dict, i: int) -> dict:
@@ -276,19 +223,6 @@ def _paired_entry(d: dict, i: int) -> dict:
     return {"mean": _clean(d["mean"][i]), "ci95": None if np.isnan(lo) or np.isnan(hi) else _clean([lo, hi]),
             "pct": _clean(d["pct"][i]), "n": int(d["n"][i]), "baseline_mean": _clean(d["base_mean"][i]),
             "policy_mean": _clean(d["other_mean"][i])}
-
-
-def _scaled(x, scale):
-    return None if x is None else x * scale
-
-
-def _lookup(tree: dict, key: str) -> dict:
-    node = tree
-    for part in key.split("."):
-        if not isinstance(node, dict) or part not in node:
-            return {"mean": None, "ci95": None, "pct": None}
-        node = node[part]
-    return node
 
 
 def write_atomic(path: Path, text: str) -> None:

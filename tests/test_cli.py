@@ -24,7 +24,7 @@ def test_compare_prints_the_table(capsys):
     out = capsys.readouterr().out
     assert rc == 0
     for label in ("Seller cost (USD/yr)", "Amazon cost (USD/yr)", "Insurer cost (USD/yr)", "Buyers' uncompensated loss",
-                  "A-to-z claims", "ODR, mean (%)", "95% CI", "new - old"):
+                  "A-to-z claims", "Order defect rate, mean", "95% CI", "new − old"):
         assert label in out
 
 
