@@ -18,7 +18,7 @@ import re
 from dataclasses import dataclass
 
 __all__ = [
-    "Label", "metric", "label", "unit_of", "CATEGORY_LABELS", "PARTY_LABELS", "OUTCOME_LABELS", "KIND_LABELS",
+    "Label", "metric", "known", "label", "unit_of", "CATEGORY_LABELS", "PARTY_LABELS", "OUTCOME_LABELS", "KIND_LABELS",
     "REASON_LABELS", "CHANNEL_LABELS", "POLICY_LABELS", "policy_label", "policy_colour", "policy_colours",
     "currency_symbol", "money", "number", "value", "change_phrase", "ci_text", "pct_text", "plural", "humanize",
     "all_labels", "PALETTE",
@@ -236,6 +236,11 @@ def metric(key: str) -> Label:
     if found is not None:
         return found
     return Label(humanize(key.replace(".", " ")), COUNT if key.startswith("counts.") else RATIO, "")
+
+
+def known(key: str) -> bool:
+    """Whether ``key`` has its own entry (a fixed label or a pattern), not the readable fallback."""
+    return key in _FIXED or _pattern(key) is not None
 
 
 def label(key: str) -> str:
