@@ -2,7 +2,11 @@
 
 Run with `make app` (from the repository root, so that Streamlit reads `.streamlit/config.toml`:
 127.0.0.1 only, no tracebacks in the browser, uploads up to 1 MB). Every number shown comes from
-azsim (`compare`, `advise`, `azsim.views`); this page only arranges widgets and charts.
+azsim (`compare`, `advise`, `azsim.views`, `azsim.headline`), every label and format from
+`azsim.labels`; this page only arranges widgets and charts.
+
+A scenario with three policies or more gets a comparison picker (each policy against the first,
+the baseline): the cards, the charts, the advisor and the sidebar's policy editor all follow it.
 
 Nothing a user sends raises a page exception: an upload is read and validated by azsim.scenario
 (the code behind the CLI), and any failure of an upload, a widget setting or a simulation is shown
@@ -23,10 +27,11 @@ import pandas as pd
 import streamlit as st
 import yaml
 
-from azsim import ScenarioError, __version__, compare, scenario_from_dict
-from azsim.advisor import PRACTICE_LABELS, PRACTICES, advise
+from azsim import ScenarioError, compare, scenario_from_dict
+from azsim import labels as L
+from azsim import views as V
+from azsim.advisor import PRACTICES, advise
 from azsim.executors import LocalExecutor
-from azsim.outputs import md_escape
 from azsim.policy import policy_versions
 from azsim.scenario import (
     DEFAULT_MAX_MEMORY_MB,
@@ -38,21 +43,12 @@ from azsim.scenario import (
     parse_yaml,
     read_yaml,
 )
-from azsim.views import (
-    PALETTE,
-    claims_funnel,
-    cost_by_category,
-    delta_distribution,
-    headline,
-    odr_over_time,
-    who_pays,
-)
 
 ROOT = Path(__file__).resolve().parent
 SCENARIOS = ROOT / "scenarios"
 DEFAULT_REPLICATIONS = 8
 DEFAULT_SEED = 20210901
-UPLOAD_LIMIT_MB = max(1, math.ceil(MAX_FILE_BYTES / 2**20))  # what the uploader states (and server.maxUploadSize)
+UPLOAD_LIMIT_MB = max(1, math.ceil(MAX_FILE_BYTES / 2**20))  # server.maxUploadSize in .streamlit/config.toml
 STILL_SHOWING = "Still showing the last good scenario."
 # The page refuses at once what it could not answer in a few minutes on two cores or would run the machine
 # out of memory: azsim.scenario's estimate and check_budget, as the CLI, with the CLI's memory limit and a
@@ -90,20 +86,20 @@ def within_budget(scenario_json: str, replications: int, what: str = "this compa
                                "can run larger comparisons)"]) from None
 
 
-def simulate(fn, scenario_json: str, replications: int, seed: int):
-    """Call a cached simulation (``run_compare`` or ``run_advice``) once it is within the page's budget."""
+def simulate(fn, scenario_json: str, replications: int, seed: int, **kw):
+    """Call a simulation (``run_compare`` or ``run_advice``) once it is within the page's budget."""
     advice = fn is run_advice
     within_budget(scenario_json, replications * (ADVISOR_COMPARISONS if advice else 1),
                   "the advisor" if advice else "this comparison")
-    return fn(scenario_json, replications, seed)
+    return fn(scenario_json, replications, seed, **kw)
 
 
-@st.cache_data(show_spinner=False, max_entries=8)
-def run_advice(scenario_json: str, replications: int, seed: int):
+def run_advice(scenario_json: str, replications: int, seed: int, progress=None):
+    """azsim.advise on the scenario; each of its comparisons goes through the cached ``run_compare`` (a
+    redraw never re-simulates), ``progress(done, total)`` after each one that ran."""
     scenario = scenario_from_dict(json.loads(scenario_json))
-    return advise(scenario, replications=replications, seed=seed,
-                  run=lambda s, replications, seed: compare(s, replications=replications, seed=seed,
-                                                            executor=_pool()))
+    return advise(scenario, replications=replications, seed=seed, progress=progress,
+                  run=lambda s, replications, seed: run_compare(json.dumps(s.to_dict()), replications, seed))
 
 
 # ---- messages ---------------------------------------------------------------------------------
@@ -157,7 +153,8 @@ def _widget(container, path: str, label: str, value, kind: str = "number", unit:
         return value if v == shown else v / 100  # untouched: exactly the scenario's value
     if kind == "choice":
         options = kw["options"]
-        return container.selectbox(label, options, index=options.index(value), help=help_text, key=key)
+        return container.selectbox(label, options, index=options.index(value), help=help_text, key=key,
+                                   format_func=lambda v: L.CHOICE_LABELS.get(v, L.humanize(v)))
     is_int = info["type"] is int
     step = kw.get("step", 1 if is_int else 1.0)
     cast = int if is_int else float
@@ -185,7 +182,7 @@ def policy_version_boxes(sb, base: dict, source: str) -> tuple[dict, str]:
         now = pol.preset if pol.preset in versions else "(custom)"
         if now == "(custom)":
             options = ["(custom)", *options]
-        pick = sb.selectbox(f"Policy '{plain(name)}'", options, index=options.index(now),
+        pick = sb.selectbox(f"Policy '{plain(name)}': {plain(L.policy_label(name))}", options, index=options.index(now),
                             key=f"version:{name}@{source}",
                             help=f"the rules this policy follows; versions in {cur} (azsim policies lists them all)")
         if pick != now:
@@ -198,11 +195,23 @@ def policy_version_boxes(sb, base: dict, source: str) -> tuple[dict, str]:
     return base, ",".join(picks)
 
 
+def upload_limit() -> tuple[int, int]:
+    """(MB for the uploader, bytes the page accepts): Streamlit's ``server.maxUploadSize`` (MB) as the
+    server applies it, and the smaller of it and azsim's own limit on a scenario file (MAX_FILE_BYTES)."""
+    try:
+        server_mb = int(st.get_option("server.maxUploadSize"))
+    except Exception:  # an option Streamlit does not know: its default applies, ours is smaller
+        server_mb = UPLOAD_LIMIT_MB
+    mb = max(1, min(server_mb, UPLOAD_LIMIT_MB))
+    return mb, min(MAX_FILE_BYTES, server_mb * 2**20)
+
+
 def load_upload(name: str, raw: bytes) -> dict:
     """An uploaded scenario's data, read and validated as the CLI reads a scenario file: the size
     limit, UTF-8, then azsim.scenario's YAML parser (with its limits) and schema. Raises ScenarioError."""
-    if len(raw) > MAX_FILE_BYTES:
-        raise ScenarioError([f"file too large ({len(raw)} bytes; limit {MAX_FILE_BYTES})"], name)
+    limit = upload_limit()[1]
+    if len(raw) > limit:
+        raise ScenarioError([f"file too large ({len(raw):,} bytes; limit {limit:,})"], name)
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
@@ -231,8 +240,11 @@ def scenario_source(sb, choice: str) -> tuple[dict, str, str, dict | None]:
     the problem and the last good scenario stays (the last good upload, else the chosen file), with
     its widget settings.
     """
-    upload = sb.file_uploader(f"…or upload a scenario (YAML, up to {UPLOAD_LIMIT_MB} MB)", type=["yaml", "yml"],
-                              max_upload_size=UPLOAD_LIMIT_MB)
+    limit_mb, limit_bytes = upload_limit()
+    limit = f"{L.plural(limit_bytes, 'byte')} ({limit_bytes / 1e6:g} MB)"
+    upload = sb.file_uploader("…or upload a scenario (YAML)", type=["yaml", "yml"], max_upload_size=limit_mb,
+                              help=f"A scenario file as the command line reads it, at most {limit}.")
+    sb.caption(f"Files up to {limit}.")
     state = st.session_state
     good = state.get("good_upload")
     if upload is not None:
@@ -256,21 +268,22 @@ def scenario_source(sb, choice: str) -> tuple[dict, str, str, dict | None]:
     return _load_file(choice), choice, choice, None
 
 
-def sidebar() -> tuple[dict | None, int, int, str]:
-    """The sidebar's widgets; returns the edited scenario (None if the settings are not valid), the
-    replications, the seed and a label naming the scenario's source."""
+def sidebar(picker) -> tuple[dict | None, int, int, str, str | None]:
+    """The sidebar's widgets (and the comparison picker, in the container ``picker``); returns the edited
+    scenario (None if the settings are not valid), the replications, the seed, a label naming the
+    scenario's source and the picked policy (compared with the baseline; None with one policy)."""
     sb = st.sidebar
     sb.header("Scenario")
     files = _scenario_files()
     choice = sb.selectbox("Scenario", files, index=files.index("default.yaml") if "default.yaml" in files else 0)
-    edited, label, trial = None, choice, None
+    edited, label, trial, picked = None, choice, None, None
     try:
         base, source, label, trial = scenario_source(sb, choice)
     except Exception as err:  # a shipped file that no longer loads
         error_box(f"Cannot use {plain(choice)}:", problems_of(err), STILL_SHOWING)
     else:
         try:
-            edited = settings(sb, base, source)
+            edited, picked = settings(sb, base, source, picker)
         except Exception as err:
             if trial is not None:  # the upload simulated but cannot be drawn: refuse it, draw the last good one
                 st.session_state["bad_uploads"][trial["digest"]] = problems_of(err)
@@ -283,12 +296,30 @@ def sidebar() -> tuple[dict | None, int, int, str]:
                                key="reps",
                                help="paired replications; more = narrower confidence intervals, slower"))
     seed = int(sb.number_input("Seed", min_value=0, value=DEFAULT_SEED, step=1, key="seed"))
-    return edited, reps, seed, label
+    return edited, reps, seed, label, picked
 
 
-def settings(sb, base: dict, source: str) -> dict:
-    """The policy-version boxes and the scenario's widgets; returns the edited scenario's data or
-    raises ScenarioError (or whatever a widget raised)."""
+def comparison_picker(container, policies: list[str], source: str) -> str | None:
+    """The policy compared with the baseline (the first): a choice when the scenario has three policies or
+    more, else the second policy; None with one policy."""
+    if len(policies) < 2:
+        return None
+    names = V.policy_names(policies)
+    others = policies[1:]
+    if len(others) == 1:
+        container.markdown(f"Comparing **{plain(names[others[0]])}** with **{plain(names[policies[0]])}** "
+                           "(the baseline).")
+        return others[0]
+    return container.radio(
+        "Compare with the baseline", others, horizontal=True, key=f"compare@{source}",
+        format_func=lambda p: f"{names[p]} − {names[policies[0]]}",
+        help=f"each policy against the first, {names[policies[0]]}; the cards, the charts, the advisor and the "
+             "sidebar's policy editor follow this choice")
+
+
+def settings(sb, base: dict, source: str, picker) -> tuple[dict, str | None]:
+    """The policy-version boxes, the comparison picker and the scenario's widgets; returns the edited
+    scenario's data and the picked policy, or raises ScenarioError (or whatever a widget raised)."""
     base, versions_key = policy_version_boxes(sb, base, source)
     s = scenario_from_dict(base)
     d = s.to_dict()
@@ -348,11 +379,15 @@ def settings(sb, base: dict, source: str) -> dict:
     o["market.price.median"] = w("market.price.median", "Median price", d["market"]["price"]["median"],
                                        unit=d["market"]["currency"], step=5.0)
     pols = list(d["policies"])
-    if len(pols) > 1:
-        newest = pols[-1]
-        p = d["policies"][newest]
-        psource = f"{source}|{versions_key}"  # a new policy version resets these widgets to its values
-        sb.header(f"Policy '{plain(newest)}'")
+    picked = comparison_picker(picker, pols, source)
+    psource = f"{source}|{versions_key}"  # a new policy version resets these widgets to its values
+    # the editor shows the picked policy; edits made to another policy while it was picked stay applied
+    kept = st.session_state.setdefault(f"policy_edits@{psource}", {})
+    o.update({k: v for k, v in kept.items() if not k.startswith(f"policies.{picked}.")})
+    if picked is not None:
+        newest = picked
+        p = {k: kept.get(f"policies.{newest}.{k}", v) for k, v in d["policies"][newest].items()}
+        sb.header(f"Policy '{plain(newest)}': {plain(L.policy_label(newest))}")
         o[f"policies.{newest}.amazon_pays_threshold"] = _widget(
             sb, f"policies.{newest}.amazon_pays_threshold", "Amazon pays claims up to", p["amazon_pays_threshold"],
             unit=d["market"]["currency"], step=100.0, source=psource)
@@ -365,152 +400,271 @@ def settings(sb, base: dict, source: str) -> dict:
         o[f"policies.{newest}.message_reply_hours"] = _widget(
             sb, f"policies.{newest}.message_reply_hours", "Hours to answer a buyer message",
             p["message_reply_hours"], unit="h", step=12.0, source=psource)
-    return s.with_overrides(o).to_dict()
+        for k in list(o):
+            if k.startswith(f"policies.{newest}."):
+                field = k.removeprefix(f"policies.{newest}.")
+                if o[k] != d["policies"][newest][field]:
+                    kept[k] = o[k]
+                else:
+                    kept.pop(k, None)
+    return s.with_overrides(o).to_dict(), picked
 
 
 # ---- the page ---------------------------------------------------------------------------------
-def money(x, currency: str = "USD") -> str:
-    if x is None or pd.isna(x):
-        return "n/a"
-    sign, unit = ("-" if x < 0 else ""), ("$" if currency == "USD" else f"{currency} ")
-    return f"{sign}{unit}{abs(x):,.0f}"
+AXIS = {"labelLimit": 0, "titleLimit": 0}  # no label is cut short
 
 
-def show_headline(result) -> pd.DataFrame:
-    pols = result.policies
-    table = headline(result)
-    if len(pols) < 2:
+def md_table(df: pd.DataFrame) -> str:
+    """A table of text cells as Markdown (wraps, never cuts a cell short); every cell shown as plain text."""
+    head = [plain(c) for c in df.columns]
+    lines = ["| " + " | ".join(head) + " |", "|" + "|".join([":---", *["---:"] * (len(head) - 1)]) + "|"]
+    lines += ["| " + " | ".join(plain(v) for v in row) + " |" for row in df.itertuples(index=False)]
+    return "\n".join(lines)
+
+
+def colour(policies: list[str], title: str | None = "Policy") -> alt.Color:
+    """One fixed colour per policy name (azsim.labels.policy_colours), the same in every scenario."""
+    domain, colours = V.policy_scale(policies)
+    return alt.Color("policy_label:N", title=title, scale=alt.Scale(domain=domain, range=colours),
+                     legend=alt.Legend(orient="bottom", direction="vertical", labelLimit=0, titleLimit=0)
+                     if title else None)
+
+
+def _delta_colour(card) -> str:
+    """Green for a cost that falls, red for one that rises, grey for none."""
+    return "inverse" if re.search(r"[1-9]", card.change) else "off"
+
+
+def show_headline(result, pair: list[str]) -> None:
+    """The four parties' cards: the yearly cost under each policy of the pair and the change with its CI."""
+    if len(pair) < 2:
         st.info("This scenario has one policy: nothing to compare.")
-        return table
-    new, old = pols[1], pols[0]
+        return
+    h = V.headline(result, pair)
+    st.caption(V.precision_note(h, pair[1]))
+    for col, c in zip(st.columns(4), V.cards(h, pair[1]), strict=True):
+        with col.container(border=True):
+            st.markdown(f"**{c.title}** a year", help=c.description)
+            st.metric(c.policy, c.policy_level, delta=f"{c.change} ({c.pct})", delta_color=_delta_colour(c),
+                      help=f"{c.title} a year under {c.policy}, and the paired change from {c.baseline}: {c.phrase}")
+            st.caption(f"{c.baseline}: {c.baseline_level}  \nChange from {c.baseline}: {c.change}, {c.ci}")
+
+
+def charts(result, pair: list[str]) -> None:
     cur = result.scenario.market.currency
-
-    def money_(x) -> str:
-        return money(x, cur)
-
-    cols = st.columns(4)
-    for col, (_, row) in zip(cols, table.iterrows(), strict=True):
-        label = "Seller cost per year, new − old" if row["party"] == "Seller" else f"{row['party']}, new − old"
-        ci = f"95% CI {money_(row[f'{new} ci low'])} to {money_(row[f'{new} ci high'])}"
-        pct = row[f"{new} change %"]
-        col.metric(label, money_(row[f"{new} change"]),
-                   delta=None if pct is None or pd.isna(pct) else f"{pct:+.1f}%", delta_color="inverse",
-                   help=f"{old}: {money_(row[old])}/yr, {new}: {money_(row[new])}/yr; {ci} (paired replications)")
-        col.caption(f"{old} {money_(row[old])} → {new} {money_(row[new])}; {ci}")
-    return table
-
-
-def charts(result) -> None:
-    colours = alt.Scale(range=PALETTE)
+    per_year = f"{cur} per year"
     c1, c2 = st.columns(2)
     with c1:
-        st.subheader(f"Seller cost by category ({result.scenario.market.currency}/yr)")
-        df = cost_by_category(result, "seller")
+        st.subheader("Seller cost by category")
+        df = V.cost_by_category(result, "seller", pair)
+        order = (df[df["policy"] == pair[-1]].sort_values("cost", ascending=False)["category_label"].tolist()
+                 + sorted(set(df["category_label"]) - set(df[df["policy"] == pair[-1]]["category_label"])))
         st.altair_chart(alt.Chart(df).mark_bar().encode(
-            x=alt.X("cost:Q", title=f"{result.scenario.market.currency} per year"), y=alt.Y("category:N", title=None),
-            color=alt.Color("policy:N", scale=colours), yOffset="policy:N",
-            tooltip=["policy", "category", alt.Tooltip("cost:Q", format=",.0f")]), width="stretch")
+            x=alt.X("cost:Q", title=f"Seller cost ({per_year})", axis=alt.Axis(format=",.0f", **AXIS)),
+            y=alt.Y("category_label:N", title=None, sort=order, axis=alt.Axis(**AXIS)),
+            color=colour(pair), yOffset=alt.YOffset("policy_label:N", sort=V.policy_scale(pair)[0]),
+            tooltip=[alt.Tooltip("policy_label:N", title="Policy"), alt.Tooltip("category_label:N", title="Category"),
+                     alt.Tooltip("cost:Q", title=per_year, format=",.0f")]
+        ).properties(height=max(200, 28 * len(order))), width="stretch")
+        st.caption("Negative: money the seller gets back (goods recovered from returns, fees credited back).")
     with c2:
-        st.subheader(f"Who pays ({result.scenario.market.currency}/yr)")
-        df = who_pays(result)
-        st.altair_chart(alt.Chart(df).mark_bar().encode(
-            x=alt.X("party:N", title=None), y=alt.Y("cost:Q", title=f"{result.scenario.market.currency} per year"),
-            color=alt.Color("policy:N", scale=colours), xOffset="policy:N",
-            tooltip=["policy", "party", alt.Tooltip("cost:Q", format=",.0f")]), width="stretch")
+        st.subheader("Who pays")
+        df = V.who_pays(result, pair)
+        base = alt.Chart(df).encode(
+            y=alt.Y("party:N", title=None, sort=list(V.PARTY_LABELS.values()), axis=alt.Axis(**AXIS)),
+            yOffset=alt.YOffset("policy_label:N", sort=V.policy_scale(pair)[0]), color=colour(pair))
+        bars = base.mark_bar().encode(
+            x=alt.X("cost:Q", title=f"Yearly net cost ({per_year}), with 95% CI", axis=alt.Axis(format=",.0f", **AXIS)),
+            tooltip=[alt.Tooltip("policy_label:N", title="Policy"), alt.Tooltip("party:N", title="Party"),
+                     alt.Tooltip("cost:Q", title=per_year, format=",.0f"),
+                     alt.Tooltip("ci_low:Q", title="95% CI from", format=",.0f"),
+                     alt.Tooltip("ci_high:Q", title="95% CI to", format=",.0f")])
+        errors = base.mark_rule(color="black").encode(x="ci_low:Q", x2="ci_high:Q")
+        st.altair_chart(alt.layer(bars, errors).properties(height=260), width="stretch")
+        st.caption("Insurer: claims it pays less the premium it earns (below zero: its profit). Buyers: harm "
+                   "nobody compensated.")
     c3, c4 = st.columns(2)
     with c3:
-        st.subheader("Claims funnel (per year)")
-        df = claims_funnel(result)
-        st.altair_chart(alt.Chart(df).mark_bar().encode(
-            x=alt.X("count:Q", title="per year", scale=alt.Scale(type="symlog")),
-            y=alt.Y("stage:N", sort=alt.SortField("order"), title=None),
-            color=alt.Color("policy:N", scale=colours), yOffset="policy:N",
-            tooltip=["policy", "stage", alt.Tooltip("count:Q", format=",.1f")]), width="stretch")
+        st.subheader("Claims funnel")
+        df = V.claims_funnel(result, pair)
+        stages = df.sort_values("order", kind="stable")["stage_label"].drop_duplicates().tolist()
+        base = alt.Chart(df).encode(
+            y=alt.Y("stage_label:N", sort=stages, title=None, axis=alt.Axis(**AXIS)),
+            yOffset=alt.YOffset("policy_label:N", sort=V.policy_scale(pair)[0]), color=colour(pair),
+            x=alt.X("count:Q", title="Per year (mean over replications)", scale=alt.Scale(type="linear"),
+                    axis=alt.Axis(format=",.0f", **AXIS)),
+            tooltip=[alt.Tooltip("policy_label:N", title="Policy"), alt.Tooltip("stage_label:N", title="Stage"),
+                     alt.Tooltip("count:Q", title="Per year", format=",.1f")])
+        text = base.mark_text(align="left", dx=3, fontSize=11, color="#333333").encode(
+            text=alt.Text("count:Q", format=",.1f"))
+        st.altair_chart(alt.layer(base.mark_bar(), text).properties(height=340), width="stretch")
+        st.caption("Incidents (orders with something wrong), the buyer messages and claims they lead to, and how "
+                   "the claims end.")
     with c4:
-        st.subheader("Order Defect Rate over time")
-        df = odr_over_time(result)
-        line = alt.Chart(df).mark_line().encode(
-            x=alt.X("day:Q", title="day"), y=alt.Y("odr_pct:Q", title="ODR (%)"),
-            color=alt.Color("policy:N", scale=colours), strokeDash="policy:N")
-        limit = alt.Chart(pd.DataFrame({"y": [100 * result.scenario.account_health.odr.limit]})).mark_rule(
-            color="#D55E00", strokeDash=[6, 3]).encode(y="y:Q")
-        susp = alt.Chart(df[df["suspended_share"] > 0]).mark_bar(opacity=0.25, color="#999999").encode(
-            x="day:Q", y=alt.Y("suspended_share:Q", title=None, axis=None))
-        st.altair_chart(alt.layer(susp, line, limit).resolve_scale(y="independent"), width="stretch")
-        st.caption(f"Dashed red line: the {100 * result.scenario.account_health.odr.limit:g}% ODR limit. "
-                   "Grey bars: share of replications with the whole account suspended that day.")
+        odr_chart(result, pair)
     st.subheader("Paired change in seller cost, replication by replication")
-    df = delta_distribution(result)
+    df = V.delta_distribution(result, policies=pair[1:])
     if not df.empty:
-        st.altair_chart(alt.Chart(df).mark_tick(thickness=3, size=30).encode(
-            x=alt.X("change:Q", title=f"{result.scenario.market.currency} per year (new − old)"),
-            y=alt.Y("policy:N", title=None),
-            color=alt.Color("policy:N", scale=colours), tooltip=["replication", "change"]),
-            width="stretch")
+        h = V.headline(result, pair)
+        c = h.row("seller_cost.total").changes[pair[1]]
+        names = V.policy_names(pair)
+        what = f"{names[pair[1]]} − {names[pair[0]]}"
+        stats = pd.DataFrame([{"mean": c.mean, "ci_low": c.low, "ci_high": c.high, "zero": 0.0}])
+        x = alt.X("change:Q", title=f"Change in seller cost, {what} ({per_year})", axis=alt.Axis(format=",.0f", **AXIS))
+        band = alt.Chart(stats).mark_rect(opacity=0.25, color="#999999").encode(x="ci_low:Q", x2="ci_high:Q")
+        mean = alt.Chart(stats).mark_rule(color="black", strokeWidth=2).encode(
+            x="mean:Q", tooltip=[alt.Tooltip("mean:Q", title="Mean change", format=",.0f"),
+                                 alt.Tooltip("ci_low:Q", title="95% CI from", format=",.0f"),
+                                 alt.Tooltip("ci_high:Q", title="95% CI to", format=",.0f")])
+        zero = alt.Chart(stats).mark_rule(color="#666666", strokeDash=[2, 2]).encode(x="zero:Q")
+        dots = alt.Chart(df).mark_circle(size=90, opacity=0.8).encode(
+            x=x, y=alt.Y("policy_label:N", title=None, axis=alt.Axis(**AXIS)), color=colour(pair[1:], None),
+            tooltip=[alt.Tooltip("replication:Q", title="Replication"),
+                     alt.Tooltip("change:Q", title=per_year, format=",.0f")])
+        st.altair_chart(alt.layer(band, zero, mean, dots).properties(height=90), width="stretch")
+        st.caption(f"Each dot: one replication's paired change ({what}, same orders and luck under both). Black "
+                   f"line: the mean, {c.phrase(L.MONEY, cur)}; grey band: its 95% CI; dotted: no change.")
 
 
-def advisor_section(scenario_json: str, reps: int, seed: int) -> None:
+def odr_chart(result, pair: list[str]) -> None:
+    """The ODR over time on one y axis (%), with the scenario's own limit on that axis and the stretches with
+    the whole account suspended shaded."""
+    st.subheader("Order defect rate over time")
+    df = V.odr_over_time(result, pair).dropna(subset=["odr_pct"])
+    limit = V.odr_limit_pct(result)
+    spans = V.suspension_spans(result, pair)
+    horizon = float(result.scenario.horizon_days)
+    top = max([limit, *df["odr_pct"].tolist()]) * 1.15
+    x = alt.X("day:Q", title="Day of the simulation", scale=alt.Scale(domain=[0, horizon], nice=False),
+              axis=alt.Axis(**AXIS))
+    y = alt.Y("odr_pct:Q", title="Order defect rate (%)", scale=alt.Scale(domain=[0, top], nice=False),
+              axis=alt.Axis(**AXIS))
+    line = alt.Chart(df).mark_line().encode(
+        x=x, y=y, color=colour(pair), strokeDash=alt.StrokeDash("policy_label:N", legend=None),
+        tooltip=[alt.Tooltip("policy_label:N", title="Policy"), alt.Tooltip("day:Q", title="Day"),
+                 alt.Tooltip("odr_pct:Q", title="ODR (%)", format=".2f")])
+    rule = alt.Chart(pd.DataFrame({"odr_pct": [limit], "what": [f"Limit {limit:g}%"]})).mark_rule(
+        color="#D55E00", strokeDash=[6, 3], strokeWidth=2).encode(
+        y="odr_pct:Q", tooltip=[alt.Tooltip("what:N", title="ODR limit")])
+    layers = [line, rule]
+    if not spans.empty:
+        layers.insert(0, alt.Chart(spans).mark_rect(color="#999999").encode(
+            x="start:Q", x2="end:Q", opacity=alt.Opacity("share:Q", scale=alt.Scale(domain=[0, 1], range=[0.1, 0.6]),
+                                                          legend=None),
+            tooltip=[alt.Tooltip("policy_label:N", title="Policy"), alt.Tooltip("start:Q", title="From day"),
+                     alt.Tooltip("end:Q", title="To day"),
+                     alt.Tooltip("share:Q", title="Replications suspended", format=".0%")]))
+    st.altair_chart(alt.layer(*layers).properties(height=340), width="stretch")
+    shaded = ("Grey: days with the whole account suspended, darker where more replications were."
+              if not spans.empty else "No replication had the account suspended.")
+    st.caption(f"Mean over replications, at each weekly review. Dashed red line: this scenario's ODR limit, "
+               f"{limit:g}%; at or over it Amazon may deactivate the account. {shaded}")
+
+
+def advisor_section(scenario_json: str, reps: int, seed: int, pair: list[str], currency: str) -> None:
     st.subheader("What should this seller fix first?")
-    if not st.toggle("Run the practice advisor (about 11 comparisons)", key="advisor_on"):
+    if not st.toggle(f"Run the practice advisor (up to {ADVISOR_COMPARISONS} comparisons)", key="advisor_on"):
         st.caption("Each practice is moved to a good level and compared with this scenario on the same seeds.")
         return
+    bar = st.progress(0.0, text="Comparing each practice at a good level…")
+
+    def progress(done: int, total: int) -> None:
+        bar.progress(min(1.0, done / max(total, 1)), text=f"Compared {done} of up to {total} scenarios…")
+
     try:
-        with st.spinner("Comparing each practice at a good level…"):
-            advice = simulate(run_advice, scenario_json, reps, seed)
+        advice = simulate(run_advice, scenario_json, reps, seed, progress=progress)
     except Exception as err:
+        bar.empty()
         error_box("The advisor could not run:", problems_of(err))
         return
-    df = advice.practices.copy()
-    df["practice"] = df["practice"].map(lambda k: PRACTICE_LABELS.get(k, k))
-    st.dataframe(advice.table(), hide_index=True, width="stretch")
-    st.caption("$ per year. Gross saving: before the practice's own cost; practice cost: the change in support "
-               "wages, packaging, listing and tracking work and Buy Shipping labels; net saving = gross - cost; "
-               f"policy effect: net saving under the policy minus under {advice.policies[0]}, paired by replication.")
-    st.altair_chart(alt.Chart(df).mark_bar().encode(
-        x=alt.X("saving_mean:Q", title="yearly net saving ($)"), y=alt.Y("practice:N", sort="-x", title=None),
-        color=alt.Color("policy:N", scale=alt.Scale(range=PALETTE)), yOffset="policy:N",
-        tooltip=["practice", "policy", alt.Tooltip("saving_mean:Q", format=",.0f"),
-                 alt.Tooltip("saving_ci_low:Q", format=",.0f"), alt.Tooltip("saving_ci_high:Q", format=",.0f")]),
-        width="stretch")
-    st.text(advice.format())
+    bar.empty()
+    pols = [p for p in pair if p in advice.policies] or advice.policies
+    st.markdown(md_table(V.advisor_table(advice, pols, currency)))
+    st.caption(f"{currency} per year, mean over {L.plural(advice.replications, 'paired replication')} with its 95% "
+               "CI. Gross saving: before the practice's own cost; practice cost: the change in support wages, "
+               "packaging, listing and tracking work and Buy Shipping labels; net saving = gross saving − practice "
+               "cost. Policy effect: the net saving under the policy minus under the baseline, paired by "
+               "replication. Ranked by the net saving under the last policy of the scenario.")
+    df = V.advisor_savings(advice, pols)
+    order = df.drop_duplicates("practice")["practice_label"].tolist()
+    base = alt.Chart(df).encode(
+        y=alt.Y("practice_label:N", sort=order, title=None, axis=alt.Axis(**AXIS)),
+        yOffset=alt.YOffset("policy_label:N", sort=V.policy_scale(pols)[0]), color=colour(pols))
+    bars = base.mark_bar().encode(
+        x=alt.X("saving:Q", title=f"Net saving ({currency} per year), with 95% CI",
+                axis=alt.Axis(format=",.0f", **AXIS)),
+        tooltip=[alt.Tooltip("practice_label:N", title="Practice"), alt.Tooltip("policy_label:N", title="Policy"),
+                 alt.Tooltip("saving:Q", title="Net saving", format=",.0f"),
+                 alt.Tooltip("ci_low:Q", title="95% CI from", format=",.0f"),
+                 alt.Tooltip("ci_high:Q", title="95% CI to", format=",.0f")])
+    errors = base.mark_rule(color="black").encode(x="ci_low:Q", x2="ci_high:Q")
+    st.altair_chart(alt.layer(bars, errors).properties(height=60 * len(order)), width="stretch")
 
 
-def downloads(scenario: dict, result, table: pd.DataFrame) -> None:
+def downloads(scenario: dict, result) -> None:
     st.subheader("Downloads")
     c1, c2, c3, c4 = st.columns(4)
     c1.download_button("Scenario (YAML)", yaml.safe_dump(scenario, sort_keys=False), "scenario.yaml",
                        "application/x-yaml")
     c2.download_button("Results (CSV)", result.runs.to_csv(index=False), "results.csv", "text/csv")
     c3.download_button("Results (JSON)", result.to_json(), "results.json", "application/json")
-    report = (f"# azsim what-if: {md_escape(result.scenario.name)}\n\nazsim {__version__}, scenario hash "
-              f"{result.scenario.hash}, {result.replications} replications, seed {result.seed}.\n\n"
-              "## Yearly cost by party, paired change with 95% CI\n\n```\n" + table.to_string(index=False)
-              + "\n```\n\n## Summary\n\n```\n" + result.summary().to_string() + "\n```\n")
-    c4.download_button("Report (Markdown)", report, "report.md", "text/markdown")
+    c4.download_button("Report (Markdown)", V.markdown_summary(result, "scenario.yaml"), "report.md", "text/markdown")
+
+
+SELLER_SUMMARY = """\
+**What changed on 1 September 2021.** Before, a buyer hurt or whose property was damaged by a product
+(a PD/PI claim) had to pursue the seller, and often a lawsuit decided. Since then Amazon takes these
+claims itself: it screens them for fraud, pays claims up to $1,000 first and asks the seller to
+reimburse unless the seller proves liability insurance within 7 days, and pays and pursues the seller
+when a larger claim is ignored or refused. Sellers with more than $10,000 of sales a month must
+carry that insurance.
+
+**What this simulator does.** It runs one seller's year of orders, buyer messages, returns, A-to-z
+claims, chargebacks and PD/PI claims through the old and the new rules, on the *same* orders and the
+same luck (paired replications), and books every payment: the seller's, Amazon's, the insurer's and
+what buyers lose. Your settings in the sidebar (how fast you answer, how you pack, whether you are
+insured...) change the seller it simulates.
+
+**How to read the cards.** Each card shows a party's cost a year under the rules you compare (the big
+number), what it was under the baseline, and the change with its 95% confidence interval: the range
+the true change lies in, given the randomness of a year. A change whose interval spans zero is not
+distinguishable from no change at these replications; more replications (sidebar) narrow it.
+"""
 
 
 def about() -> None:
-    with st.expander("About the model: the old and new flows, and what each knob means"):
+    st.subheader("About this simulator, for sellers")
+    st.markdown(SELLER_SUMMARY)
+    with st.expander("The full model: the old and new flows, every step's parameter and assumption (docs/model.md)"):
         doc = (ROOT / "docs" / "model.md")
         st.markdown(doc.read_text(encoding="utf-8") if doc.exists() else "docs/model.md is missing.")
     with st.expander("Policy versions and their sources"):
         for v in policy_versions():
-            st.markdown(f"**{v['name']}** ({v['marketplace']}, {v['currency']}, effective "
-                        f"{v['effective'] or 'not dated'}): {v['description']}\n\n"
+            st.markdown(f"**{plain(L.policy_label(v['name']))}** ({v['name']}; {v['marketplace']}, {v['currency']}, "
+                        f"effective {v['effective'] or 'not dated'}): {v['description']}\n\n"
                         + "\n".join(f"- {src}" for src in v["sources"]))
 
 
-def compare_two(reps: int, seed: int) -> None:
+def _pair_of(result, picked: str | None) -> list[str]:
+    """The baseline and the policy compared with it (the picked one when the scenario has it)."""
+    pols = result.policies
+    if len(pols) < 2:
+        return list(pols)
+    return [pols[0], picked if picked in pols[1:] else pols[1]]
+
+
+def compare_two(reps: int, seed: int, picked: str | None) -> None:
     st.subheader("Compare two scenarios side by side")
     if not st.toggle("Simulate two scenarios", key="compare_two_on"):
         st.caption("Pick two scenario files (e.g. a diligent and a negligent seller) and see their headlines "
-                   "side by side.")
+                   "side by side, and how far apart they are.")
         return
     files = _scenario_files()
     a, b = st.columns(2)
     left = a.selectbox("Left scenario", files, index=files.index("diligent.yaml") if "diligent.yaml" in files else 0)
     right = b.selectbox("Right scenario", files,
                         index=files.index("negligent.yaml") if "negligent.yaml" in files else 0)
+    results = {}
     for col, name in ((a, left), (b, right)):
         try:
             s = scenario_from_dict(_load_file(name), name)
@@ -520,14 +674,61 @@ def compare_two(reps: int, seed: int) -> None:
             with col:
                 error_box(f"Cannot simulate {plain(name)}:", problems_of(err))
             continue
-        col.dataframe(headline(res), hide_index=True, width="stretch")
+        results[name] = res
+        pair = _pair_of(res, picked)
+        with col:
+            st.markdown(f"**{plain(res.scenario.name)}**"
+                        f"{': ' + plain(res.scenario.description) if res.scenario.description else ''}")
+            if len(pair) < 2:
+                st.info("This scenario has one policy: nothing to compare.")
+                continue
+            h = V.headline(res, pair)
+            cells = V.cards(h, pair[1])
+            for row in (cells[:2], cells[2:]):
+                for c_col, c in zip(st.columns(2), row, strict=True):
+                    with c_col.container(border=True):
+                        st.metric(c.title, c.policy_level, delta=c.change, delta_color=_delta_colour(c),
+                                  help=f"{c.title} a year under {c.policy}")
+                        st.caption(f"A year under {c.policy}. {c.baseline}: {c.baseline_level}  \n"
+                                   f"Change: {c.change}, {c.ci}")
+    if len(results) == 2 and left != right:
+        lres, rres = results[left], results[right]
+        lpair, rpair = _pair_of(lres, picked), _pair_of(rres, picked)
+        if len(lpair) == 2 and len(rpair) == 2:
+            cur = rres.scenario.market.currency
+            diff = V.scenario_differences(lres, rres, lpair[1], rpair[1])
+            st.markdown(f"**How far apart: the change under {plain(right)} minus the change under {plain(left)}**")
+            bars = alt.Chart(diff).encode(y=alt.Y("party:N", title=None, sort=list(V.PARTY_LABELS.values()),
+                                                   axis=alt.Axis(**AXIS)))
+            st.altair_chart(alt.layer(
+                bars.mark_bar(color="#56B4E9").encode(
+                    x=alt.X("difference:Q", title=f"Right − left: difference in the yearly change ({cur} per year), "
+                            "with 95% CI", axis=alt.Axis(format=",.0f", **AXIS)),
+                    tooltip=[alt.Tooltip("party:N", title="Party"),
+                             alt.Tooltip("difference:Q", title="Right − left", format=",.0f"),
+                             alt.Tooltip("ci_low:Q", title="95% CI from", format=",.0f"),
+                             alt.Tooltip("ci_high:Q", title="95% CI to", format=",.0f")]),
+                bars.mark_rule(color="black").encode(x="ci_low:Q", x2="ci_high:Q"),
+            ).properties(height=200), width="stretch")
+            table = pd.DataFrame({
+                "Party": diff["party"],  # right - left
+                f"Change, {left}": [L.money(v, cur, True) for v in diff["left"]],
+                f"Change, {right}": [L.money(v, cur, True) for v in diff["right"]],
+                "Right − left": [L.change_phrase(m, lo, hi, L.MONEY, cur) for m, lo, hi
+                                 in zip(diff["difference"], diff["ci_low"], diff["ci_high"], strict=True)],
+            })
+            st.markdown(md_table(table))
+            st.caption("Both scenarios run on the same seeds, so replication i of one is paired with replication i "
+                       "of the other; the CI is of the paired difference.")
 
 
 def main() -> None:
     st.title("What does the new A-to-z policy cost this seller?")
     st.caption("azsim: Amazon's A-to-z Guarantee before and after 1 Sep 2021, simulated on paired replications. "
                "Change the seller in the sidebar; every figure is per year with a 95% confidence interval.")
-    scenario, reps, seed, label = sidebar()
+    head = st.container()  # the line naming the scenario on screen
+    picker = st.container()  # the comparison picker, filled while the sidebar reads the scenario
+    scenario, reps, seed, label, picked = sidebar(picker)
     result = None
     if scenario is not None:
         key = json.dumps(scenario)  # keeps the policy order: the first policy is the baseline
@@ -537,12 +738,12 @@ def main() -> None:
         except Exception as err:
             error_box("These settings could not be simulated:", problems_of(err), STILL_SHOWING)
         else:
-            st.session_state["last_run"] = (key, reps, seed, label)
+            st.session_state["last_run"] = (key, reps, seed, label, picked)
     if result is None:  # the last scenario that ran, from the cache
         last = st.session_state.get("last_run")
         if last is None:
             return
-        key, reps, seed, label = last
+        key, reps, seed, label, picked = last
         try:
             result = simulate(run_compare, key, reps, seed)
         except Exception as err:
@@ -550,18 +751,21 @@ def main() -> None:
             return
         scenario = json.loads(key)
     s = result.scenario
-    st.markdown(f"Scenario **{plain(s.name)}** ({plain(label)}){': ' + plain(s.description) if s.description else ''}")
+    about_it = ": " + plain(s.description) if s.description else ""
+    head.markdown(f"Scenario **{plain(s.name)}** ({plain(label)}){about_it}")
+    pair = _pair_of(result, picked)
     tab1, tab2, tab3 = st.tabs(["This seller", "Two scenarios", "About"])
     with tab1:
         try:
-            table = show_headline(result)
-            charts(result)
-            advisor_section(key, reps, seed)
-            downloads(scenario, result, table)
+            show_headline(result, pair)
+            if len(pair) > 1:
+                charts(result, pair)
+                advisor_section(key, reps, seed, pair, s.market.currency)
+            downloads(scenario, result)
         except Exception as err:
             error_box("Cannot draw these results:", problems_of(err))
     with tab2:
-        compare_two(reps, seed)
+        compare_two(reps, seed, picked)
     with tab3:
         about()
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import math
 import re
 import subprocess
@@ -11,6 +12,8 @@ import sys
 import tomllib
 from pathlib import Path
 
+import pandas as pd
+import pyarrow as pa
 import pytest
 import yaml
 from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
@@ -18,11 +21,14 @@ from streamlit.testing.v1 import AppTest
 
 import azsim
 import azsim.scenario
+from azsim import labels as L
+from azsim import views as V
+from azsim.headline import headline
 from azsim.scenario import MAX_FILE_BYTES
 
 REPO = Path(__file__).resolve().parent.parent
 APP = str(REPO / "app.py")
-HEADLINE = "Seller cost per year, new − old"
+SELLER_CARD = "Seller cost a year under "  # the seller card's help text starts so
 STILL_SHOWING = "Still showing the last good scenario."
 
 
@@ -35,9 +41,55 @@ def _widget(at, kind: str, label: str):
     return found
 
 
+def _cards(at) -> list:
+    """The four headline cards' metrics (the value: the level under the compared policy; the delta: the change)."""
+    return [m for m in at.metric if m.proto.help.endswith(")") and " a year under " in m.proto.help]
+
+
+def _seller_card(at):
+    (m,) = [m for m in at.metric if m.proto.help.startswith(SELLER_CARD)]
+    return m
+
+
 def _seller_delta(at) -> float:
-    (m,) = [m for m in at.metric if m.label == HEADLINE]
-    return _money(m.value)
+    """The seller card's change (its delta: '-$375 (-0.3%)')."""
+    return _money(_seller_card(at).delta.split(" (")[0])
+
+
+def _seller_level(at) -> float:
+    """The seller card's big number: the seller's yearly cost under the compared policy."""
+    return _money(_seller_card(at).value)
+
+
+def _charts(at) -> list[tuple[dict, dict[str, pd.DataFrame]]]:
+    """Every Altair chart on the page: its Vega-Lite spec as Streamlit sends it, and its datasets by name."""
+    out = []
+    for chart in at.get("vega_lite_chart"):
+        data = {d.name: pa.ipc.open_stream(d.data.data).read_pandas() for d in chart.proto.datasets}
+        out.append((json.loads(chart.proto.spec), data))
+    return out
+
+
+def _layers(spec: dict) -> list[dict]:
+    return spec.get("layer", [spec])
+
+
+def _odr_chart(at) -> tuple[dict, dict]:
+    (found,) = [(s, d) for s, d in _charts(at)
+                if any((ly.get("encoding", {}).get("y") or {}).get("title") == "Order defect rate (%)"
+                       for ly in _layers(s))]
+    return found
+
+
+def _policy_colours(at) -> dict[str, str]:
+    """{policy label: colour} over every chart's colour scale; fails if one label has two colours."""
+    seen: dict[str, str] = {}
+    for spec, _ in _charts(at):
+        for layer in _layers(spec):
+            scale = ((layer.get("encoding") or {}).get("color") or {}).get("scale") or {}
+            for name, colour in zip(scale.get("domain", []), scale.get("range", []), strict=True):
+                assert seen.setdefault(name, colour) == colour, (name, colour, seen[name])
+    return seen
 
 
 def _shown(markdown: str) -> str:
@@ -67,12 +119,117 @@ def app():
     return at
 
 
-def test_headline_shows_the_paired_change_for_every_party(app):
-    labels = [m.label for m in app.metric]
-    assert labels == [HEADLINE, "Amazon, new − old", "Insurer, new − old", "Buyers (uncompensated), new − old"]
-    assert all(m.value.replace("-", "").startswith("$") for m in app.metric)
-    captions = " ".join(c.value for c in app.caption)
-    assert "95% CI" in captions
+def test_the_cards_show_each_partys_level_under_both_policies_and_the_change_with_its_ci(app):
+    """The four cards are azsim.headline's numbers for new against old, formatted by azsim.labels: the big
+    number the level under new, the delta the change, the caption the level under old and the 95% CI."""
+    result = azsim.compare(azsim.load_scenario(REPO / "scenarios" / "default.yaml"), replications=8, seed=20210901)
+    h = headline(result, ["old", "new"])
+    cards = _cards(app)
+    assert [m.proto.help.split(" a year under ")[0] for m in cards] == [
+        "Seller cost", "Amazon cost", "Insurer cost", "Buyers' uncompensated loss"]
+    captions = [c.value for c in app.caption]
+    for m, key in zip(cards, ["seller_cost.total", "amazon_cost.total", "insurer_cost.total",
+                              "buyer_uncompensated.total"], strict=True):
+        row = h.row(key)
+        change = row.changes["new"]
+        assert m.label == L.policy_label("new")
+        assert m.value == L.money(row.levels["new"])
+        assert m.delta == f"{L.money(change.mean, signed=True)} ({L.pct_text(change.pct)})"
+        old = f"{L.policy_label('old')}: {L.money(row.levels['old'])}"
+        ci = f"95% CI {L.ci_text(change.low, change.high)}"
+        assert any(c.startswith(old) and ci in c for c in captions), (old, ci, captions)
+    # the replications and the CI width beside the cards, against the CLI's 20
+    (note,) = [c.value for c in app.caption if c.value.startswith("8 paired replications")]
+    assert note.startswith("8 paired replications (the command line, azsim compare, uses 20)"), note
+    assert f"about {V.ci_widening(8, 20):.1f} times as wide" in note
+
+
+def test_a_practice_change_moves_the_cards_levels(app):
+    """Listing accuracy to 100%: the seller's yearly cost falls under both policies (its level, the big number),
+    while the change new - old need not move at all."""
+    def old_level(at) -> float:  # the seller card's caption: 'Old (to Aug 2021): $111,394 ...'
+        first = next(c.value for c in at.caption if c.value.startswith(f"{L.policy_label('old')}: "))
+        return _money(first.split(": ")[1].split()[0])
+
+    before_level, before_old = _seller_level(app), old_level(app)
+    _widget(app, "slider", "Listing accuracy").set_value(100.0).run()
+    assert not app.exception and not app.error
+    assert _seller_level(app) < before_level - 100 and old_level(app) < before_old - 100
+
+
+def _pick(at, policy: str):
+    (radio,) = [r for r in at.radio if r.label == "Compare with the baseline"]
+    return radio.set_value(policy).run()
+
+
+def test_the_comparison_picker_drives_the_cards_charts_and_the_policy_editor(app):
+    app.sidebar.selectbox[0].set_value("threshold_500.yaml").run()
+    assert not app.exception and not app.error
+    (radio,) = [r for r in app.radio if r.label == "Compare with the baseline"]
+    assert radio.options == ["New (from Sep 2021) − Old (to Aug 2021)", "New 500 − Old (to Aug 2021)"]
+    assert _seller_card(app).label == "New (from Sep 2021)"
+    assert any(h.value.startswith("Policy 'new'") for h in app.sidebar.header)
+    new_level = _seller_level(app)
+    _pick(app, "new_500")
+    assert not app.exception
+    assert _seller_card(app).label == "New 500"
+    assert any(h.value.startswith("Policy 'new\\_500'") for h in app.sidebar.header)  # the editor follows
+    # the charts draw the pair: old and new_500, never new
+    assert set(_policy_colours(app)) == {"Old (to Aug 2021)", "New 500"}
+    at_500 = _seller_level(app)
+    # the editor edits new_500: a threshold of $100 moves new_500's card
+    threshold = _widget(app, "number_input", "Amazon pays claims up to")
+    assert threshold.value == 500.0
+    threshold.set_value(100.0).run()
+    assert not app.exception and not app.error
+    assert _seller_level(app) != at_500
+    # back to new: its own card, untouched by new_500's edit; the edit is kept for new_500
+    _pick(app, "new")
+    assert _seller_card(app).label == "New (from Sep 2021)" and _seller_level(app) == new_level
+    assert _widget(app, "number_input", "Amazon pays claims up to").value == 1000.0
+    _pick(app, "new_500")
+    assert _widget(app, "number_input", "Amazon pays claims up to").value == 100.0
+
+
+def test_a_policy_has_the_same_colour_in_every_scenario(app):
+    default = _policy_colours(app)
+    app.sidebar.selectbox[0].set_value("threshold_500.yaml").run()
+    _pick(app, "new_500")
+    three = _policy_colours(app)
+    assert default["Old (to Aug 2021)"] == three["Old (to Aug 2021)"] == L.policy_colour("old")
+    assert default["New (from Sep 2021)"] == L.policy_colour("new") != three["New 500"]
+
+
+def test_the_odr_chart_draws_the_scenarios_limit_on_the_odr_axis(app):
+    """One y axis (ODR, %), the limit as a rule of that same field at 100 x account_health.odr.limit, no
+    independent scales, x from day 0; here with a limit of 2% uploaded (not the usual 1%)."""
+    _upload(app, "limit.yaml", b"name: limit\naccount_health:\n  odr:\n    limit: 0.02\n")
+    assert not app.exception and not app.error
+    spec, data = _odr_chart(app)
+    assert "resolve" not in json.dumps(spec)
+    layers = _layers(spec)
+    ys = {json.dumps({k: v for k, v in (ly["encoding"]["y"]).items() if k in ("field", "type")})
+          for ly in layers if "y" in ly.get("encoding", {})}
+    assert ys == {json.dumps({"field": "odr_pct", "type": "quantitative"})}, ys  # one quantity on one axis
+    (rule,) = [ly for ly in layers if (ly["mark"]["type"] if isinstance(ly["mark"], dict) else ly["mark"]) == "rule"]
+    assert data[rule["data"]["name"]]["odr_pct"].tolist() == [2.0]
+    (line,) = [ly for ly in layers if ly["mark"]["type"] == "line"]
+    assert line["encoding"]["x"]["scale"]["domain"][0] == 0 and line["encoding"]["x"]["scale"]["nice"] is False
+    assert line["encoding"]["y"]["scale"]["domain"][0] == 0 and line["encoding"]["y"]["scale"]["domain"][1] > 2.0
+    assert any("ODR limit, 2%" in c.value for c in app.caption)
+
+
+def test_no_snake_case_on_the_charts(app):
+    for spec, data in _charts(app):
+        for layer in _layers(spec):
+            for channel in ("x", "y", "color", "yOffset"):
+                enc = (layer.get("encoding") or {}).get(channel) or {}
+                if enc.get("type") == "nominal":
+                    (frame,) = [data[layer["data"]["name"]]] if "data" in layer else [next(iter(data.values()))]
+                    shown = frame[enc["field"]].astype(str)
+                    assert not shown.str.contains("_").any(), (enc["field"], shown.tolist())
+                if channel in ("x", "y") and ("axis" in enc or "title" in enc):  # the layer that draws the axis
+                    assert (enc.get("axis") or {}).get("labelLimit") == 0, (channel, enc)  # no label cut short
 
 
 def test_a_shorter_insurance_proof_deadline_raises_the_sellers_cost_under_new(app):
@@ -283,10 +440,18 @@ def test_markup_in_an_upload_is_shown_as_text(app):
 
 
 def test_the_uploader_states_the_limit_the_app_applies(app):
-    limit_mb = app.sidebar.file_uploader[0].proto.max_upload_size_mb
+    """The uploader's own line says "1MB per file" (its max_upload_size); its help and the caption under it say
+    what the page really accepts: the smaller of server.maxUploadSize and azsim's MAX_FILE_BYTES."""
+    uploader = app.sidebar.file_uploader[0].proto
+    limit_mb = uploader.max_upload_size_mb
     assert limit_mb == math.ceil(MAX_FILE_BYTES / 2**20)
     config = tomllib.loads((REPO / ".streamlit" / "config.toml").read_text())
     assert config["server"]["maxUploadSize"] == limit_mb
+    true_limit = min(MAX_FILE_BYTES, config["server"]["maxUploadSize"] * 2**20)
+    assert f"at most {true_limit:,} bytes" in uploader.help
+    assert any(c.value.startswith(f"Files up to {true_limit:,} bytes") for c in app.sidebar.caption)
+    _upload(app, "over.yaml", b"name: over\n#" + b"x" * (true_limit - 12) + b"\n")  # just over: an error box
+    assert f"file too large ({true_limit + 1:,} bytes; limit {true_limit:,})" in _errors(app)
 
 
 def test_streamlit_reads_the_repositorys_config_from_the_repository_root():
@@ -336,4 +501,8 @@ def test_downloads_carry_valid_yaml_csv_and_json(monkeypatch):
     rows = list(csv.DictReader(io.StringIO(by_label["Results (CSV)"])))
     assert rows and set(rows[0]) == {"replication", "policy", "metric", "value"}
     assert '"seller_cost"' in by_label["Results (JSON)"]
-    assert "Yearly cost by party" in by_label["Report (Markdown)"]
+    report = by_label["Report (Markdown)"]
+    result = azsim.compare(azsim.load_scenario(REPO / "scenarios" / "default.yaml"), replications=8, seed=20210901)
+    assert headline(result).markdown() in report  # the one headline table, every policy
+    assert "## Reproducibility" in report and "azsim compare scenario.yaml --replications 8 --seed 20210901" in report
+    assert "dtype" not in report and "NaN" not in report

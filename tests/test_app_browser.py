@@ -1,16 +1,21 @@
 """End-to-end: the Streamlit what-if explorer (app.py) in a real headless Chromium, driven by Selenium.
 
 One server for the module, started as ``make app`` starts it: ``streamlit run app.py`` in the repository root, so
-that Streamlit reads ``.streamlit/config.toml`` (only ``--server.port`` is given, a free port). The tests check
-that it listens on 127.0.0.1 and nowhere else; pick another scenario in the sidebar, wait for the headline metric
-to change, check that a chart is drawn and save a screenshot in the test's temporary folder; and upload a good
-scenario, then a deeply nested, an infinite-valued, a huge-valued and an oversize (2 MB) file, and see an error
-message each time with the good scenario still shown. They need Debian's ``chromium`` and
-``chromium-driver`` (``make browser`` installs them; ``.ci/run`` calls it) and skip without them.
+that Streamlit reads ``.streamlit/config.toml`` (only ``--server.port``, a free port, and no file watcher are
+given). The tests check that it listens on 127.0.0.1 and nowhere else; pick another scenario in the sidebar, wait
+for the headline metric to change, check that a chart is drawn and save a screenshot in the test's temporary
+folder; and upload a good scenario, then a deeply nested, an infinite-valued, a huge-valued and an oversize (2 MB)
+file, and see an error message each time with the good scenario still shown; pick the third policy of a three-
+policy scenario and edit it (the cards follow), move a practice (a card's level moves), check that the ODR chart
+draws the scenario's limit on its one y axis (from the drawn SVG), run the advisor (a table of formatted money)
+and open the other tabs. The screenshots of the app's main states go to ``test-output/`` at the repository root
+(ignored by git). They need Debian's ``chromium`` and ``chromium-driver`` (``make browser`` installs them;
+``.ci/run`` calls it) and skip without them.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
@@ -29,7 +34,7 @@ CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")
 APP = Path(os.environ.get("AZSIM_APP", REPO / "app.py"))  # AZSIM_APP points the test at another app file
 
-HEADLINE = "Seller cost per year, new − old"
+OUT = REPO / "test-output"  # screenshots of the app's main states, kept for a reader (.gitignore'd)
 NEW_SCENARIO = "negligent.yaml"
 STILL_SHOWING = "Still showing the last good scenario."
 
@@ -52,10 +57,13 @@ CHROMIUM_FLAGS = [
 # (the selectbox is a react-aria combobox whose options have role=option); Altair charts render into a
 # stVegaLiteChart element holding an svg or a canvas.
 APP_IDLE = '[data-testid="stApp"][data-test-script-state="notRunning"]'
-HEADLINE_VALUE = (
-    f'//div[@data-testid="stMetric"][.//*[@data-testid="stMetricLabel"][contains(normalize-space(), "{HEADLINE}")]]'
-    '//*[@data-testid="stMetricValue"]'
-)
+# the seller's card: the first metric of the main area (its value: the seller's yearly cost under the compared
+# policy; its label: that policy)
+SELLER_CARD = '[data-testid="stMain"] [data-testid="stMetric"]'
+HEADLINE_VALUE = f'{SELLER_CARD} [data-testid="stMetricValue"]'
+HEADLINE = "the seller's card"
+MARKDOWN = '[data-testid="stMarkdown"]'
+TABLE = '[data-testid="stMarkdown"] table'  # the app's tables are Markdown: they wrap, never cut a cell
 SCENARIO_INPUT = '[data-testid="stSidebar"] input[aria-label="Scenario"]'
 OPTION = f'//*[@role="option"][contains(normalize-space(), "{NEW_SCENARIO}")]'
 CHART = (
@@ -128,7 +136,9 @@ def server(tmp_path_factory):
     log = tmp_path_factory.mktemp("streamlit") / "streamlit.log"
     with log.open("w") as out:
         process = subprocess.Popen(
-            [_python(), "-m", "streamlit", "run", str(APP), "--server.port", str(port)],
+            # no file watcher: a source file edited while the tests run (a shared checkout) must not stall the page
+            [_python(), "-m", "streamlit", "run", str(APP), "--server.port", str(port),
+             "--server.fileWatcherType", "none"],
             cwd=REPO,
             stdin=subprocess.DEVNULL,
             stdout=out,
@@ -208,7 +218,7 @@ def _headline_text(drv):
     try:
         if not drv.find_elements(By.CSS_SELECTOR, APP_IDLE):
             return False
-        values = drv.find_elements(By.XPATH, HEADLINE_VALUE)
+        values = drv.find_elements(By.CSS_SELECTOR, HEADLINE_VALUE)
         return values[0].text.strip() if values and values[0].text.strip() else False
     except StaleElementReferenceException:
         return False
@@ -340,3 +350,183 @@ def test_hostile_uploads_in_the_browser_keep_the_last_good_scenario(server, driv
     settled(still_good, f"after oversize.yaml the page no longer shows {good_line!r} with {good}")
     assert not driver.find_elements(By.CSS_SELECTOR, EXCEPTION)
     driver.save_screenshot(str(tmp_path / "uploads.png"))
+
+
+# ---- the issue-10 faces: cards, picker, ODR axis, advisor, tabs; screenshots in test-output/ --------------------
+def _shoot(driver, name: str) -> Path:
+    """A full-page screenshot of the app in test-output/NAME.png (the window grown to the page's height)."""
+    OUT.mkdir(exist_ok=True)
+    height = driver.execute_script(
+        "const m = document.querySelector('[data-testid=\"stMain\"]'); return m ? m.scrollHeight : 1100;")
+    driver.set_window_size(1400, min(max(1100, int(height) + 120), 7000))
+    time.sleep(1.0)  # let Vega re-lay out the charts at the new size
+    path = OUT / f"{name}.png"
+    driver.save_screenshot(str(path))
+    driver.set_window_size(1400, 1100)
+    assert path.stat().st_size > 20_000, path
+    return path
+
+
+class Page:
+    """A small driver of the app's page: waits for the script to finish, reads cards, clicks widgets."""
+
+    def __init__(self, driver, server, tmp_path):
+        from selenium.webdriver.common.by import By
+
+        self.d, self.By, self.fail = driver, By, _failer(driver, server, tmp_path)
+
+    def idle(self, condition=lambda d: True, what: str = "the page", timeout: float = 60):
+        from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
+        from selenium.webdriver.support.ui import WebDriverWait
+
+        def check(drv):
+            try:
+                return bool(drv.find_elements(self.By.CSS_SELECTOR, APP_IDLE)) and condition(drv)
+            except StaleElementReferenceException:
+                return False
+
+        time.sleep(0.3)  # let a rerun start before waiting for it to end
+        try:
+            return WebDriverWait(self.d, timeout, poll_frequency=0.25).until(check)
+        except WebDriverException:
+            self.fail(f"{what} within {timeout:.0f} s")
+
+    def card(self) -> tuple[str, str]:
+        """(label, value) of the seller's card."""
+        label = self.d.find_element(self.By.CSS_SELECTOR, f"{SELLER_CARD} [data-testid='stMetricLabel']").text
+        return label.strip(), self.d.find_element(self.By.CSS_SELECTOR, HEADLINE_VALUE).text.strip()
+
+    def card_changes(self, before, what: str):
+        return self.idle(lambda d: (c := self.card()) != before and c[1] and c, what)
+
+    def choose(self, box_label: str, option: str) -> None:
+        from selenium.webdriver.common.keys import Keys
+
+        box = self.d.find_element(self.By.CSS_SELECTOR, f'[data-testid="stSidebar"] input[aria-label="{box_label}"]')
+        box.click()
+        box.send_keys(Keys.CONTROL, "a")
+        box.send_keys(option.removesuffix(".yaml"))
+        self.d.find_element(self.By.XPATH, f'//*[@role="option"][contains(normalize-space(), "{option}")]').click()
+
+    def click_text(self, css: str, text: str) -> None:
+        (el,) = [e for e in self.d.find_elements(self.By.CSS_SELECTOR, css) if text in e.text]
+        self.d.execute_script("arguments[0].scrollIntoView({block: 'center'});", el)
+        el.click()
+
+    def number(self, label: str, value: str) -> None:
+        from selenium.webdriver.common.keys import Keys
+
+        box = self.d.find_element(self.By.CSS_SELECTOR, f'input[aria-label="{label}"]')
+        self.d.execute_script("arguments[0].scrollIntoView({block: 'center'});", box)
+        box.click()
+        box.send_keys(Keys.CONTROL, "a")
+        box.send_keys(value, Keys.ENTER)
+
+
+ODR_GEOMETRY = """
+// The ODR chart's SVG: its y axes, the limit rule's height and the y-axis ticks' heights (screen pixels).
+const svgs = [...document.querySelectorAll('[data-testid="stVegaLiteChart"] svg')];
+const svg = svgs.find(s => [...s.querySelectorAll('text')].some(t => t.textContent === 'Order defect rate (%)'));
+if (!svg) return null;
+const axes = [...svg.querySelectorAll('g.role-axis')].map(a => a.getAttribute('aria-label') || '');
+const rules = [...svg.querySelectorAll('g.mark-rule path, g.mark-rule line')]
+  .filter(r => (r.getAttribute('stroke') || '').toUpperCase() === '#D55E00')
+  .map(r => { const b = r.getBoundingClientRect();
+               return {top: b.top, height: b.height, width: b.width, label: r.getAttribute('aria-label') || ''}; });
+const yaxis = [...svg.querySelectorAll('g.role-axis')]
+  .find(a => (a.getAttribute('aria-label') || '').startsWith('Y-axis'));
+const ticks = yaxis ? [...yaxis.querySelectorAll('g.role-axis-label text')].map(t => {
+  const b = t.getBoundingClientRect(); return {value: parseFloat(t.textContent), y: b.top + b.height / 2}; }) : [];
+return {axes, rules, ticks};
+"""
+
+
+def test_three_policies_a_practice_and_the_odr_limit_in_the_browser(server, driver, tmp_path):
+    """threshold_500.yaml: pick new_500 - old, set new_500's threshold to $100: the card changes; move packaging to
+    100%: the card's level moves; the ODR chart has one y axis and the limit drawn at the scenario's 1% on it."""
+    from selenium.webdriver.common.action_chains import ActionChains
+    from selenium.webdriver.common.keys import Keys
+
+    page = Page(driver, server, tmp_path)
+    driver.get(server.url)
+    first = page.idle(lambda d: _headline_text(d) and page.card(), "no seller card appeared")
+    assert first[0] == "New (from Sep 2021)", first
+    _shoot(driver, "headline_and_charts")
+
+    page.choose("Scenario", "threshold_500.yaml")
+    page.idle(lambda d: d.find_elements(page.By.XPATH, '//*[@data-testid="stRadio"]'), "no comparison picker")
+    before = page.card()
+    page.click_text('[data-testid="stRadio"] label', "New 500")
+    picked = page.card_changes(before, "the card did not follow the picked comparison (New 500)")
+    assert picked[0] == "New 500", picked
+    assert driver.find_elements(page.By.XPATH, '//*[@data-testid="stSidebar"]//h2[contains(., "new_500")]')
+    page.number("Amazon pays claims up to (USD)", "100")
+    edited = page.card_changes(picked, "the card did not change after new_500's threshold went to $100")
+    assert edited[0] == "New 500" and edited[1] != picked[1], (picked, edited)
+    _shoot(driver, "three_policies_new_500")
+
+    # a practice: packaging quality to 100% (the slider's End key) moves the seller's yearly cost (the level)
+    thumb = driver.find_element(page.By.CSS_SELECTOR, 'input[type="range"][aria-label="Packaging quality (%)"]')
+    driver.execute_script("arguments[0].scrollIntoView({block: 'center'}); arguments[0].focus();", thumb)
+    ActionChains(driver).send_keys(Keys.END).perform()
+    packed = page.card_changes(edited, "the seller card's level did not move with packaging quality at 100%")
+    assert packed[0] == "New 500" and packed[1] != edited[1], (edited, packed)
+
+    # the ODR chart, as drawn: one y axis (ODR %); the limit rule sits where that axis reads 1.0 (%)
+    geometry = page.idle(lambda d: (g := d.execute_script(ODR_GEOMETRY)) and g["rules"] and len(g["ticks"]) > 1 and g,
+                         "the ODR chart with its limit line was not drawn")
+    y_axes = [a for a in geometry["axes"] if a.startswith("Y-axis")]
+    assert len(y_axes) == 1 and "Order defect rate (%)" in y_axes[0], geometry["axes"]
+    (rule,) = geometry["rules"]
+    assert rule["height"] < 3 < rule["width"], rule  # a horizontal line
+    ticks = sorted(geometry["ticks"], key=lambda t: t["value"])
+    t0, t1 = ticks[1], ticks[-2]  # interior labels (Vega flushes the end labels inward)
+    px_per_pct = (t0["y"] - t1["y"]) / (t1["value"] - t0["value"])
+    at = t0["value"] + (t0["y"] - rule["top"]) / px_per_pct  # the ODR (%) the line is drawn at
+    assert abs(at - 1.0) < 0.03, (at, json.dumps(geometry))
+    assert rule["label"].startswith("odr_pct: 1;"), rule  # Vega's own description: the ODR field's value 1 (%)
+
+
+def test_the_advisor_two_scenarios_about_and_a_bad_upload_in_the_browser(server, driver, tmp_path):
+    page = Page(driver, server, tmp_path)
+    driver.get(server.url)
+    page.idle(_headline_text, "no seller card appeared")
+    (tmp_path / "bad.yaml").write_bytes(b"seller:\n  listing_accuracy: 3\n")
+    driver.find_element(page.By.CSS_SELECTOR, UPLOAD_INPUT).send_keys(str(tmp_path / "bad.yaml"))
+    box = page.idle(lambda d: next((e.text for e in d.find_elements(page.By.CSS_SELECTOR, ERROR_BOX)
+                                    if "Cannot use bad.yaml" in e.text), False), "no error box for bad.yaml")
+    assert "seller.listing_accuracy" in box and STILL_SHOWING in box, box
+    _shoot(driver, "bad_upload")
+
+    driver.get(server.url)  # a fresh page, without the upload
+    page.idle(_headline_text, "no seller card appeared")
+    t0 = time.monotonic()
+    page.click_text('[data-testid="stMain"] label', "Run the practice advisor")
+    table = page.idle(lambda d: next((e.text for e in d.find_elements(page.By.CSS_SELECTOR, TABLE)
+                                      if "Net saving" in e.text or "net saving" in e.text), False),
+                      "no advisor table", timeout=120)
+    advisor_s = time.monotonic() - t0
+    assert "Keep listings accurate" in table and "Answer buyer messages quickly" in table, table
+    assert re.search(r"[+-]?\$[\d,]+ \(95% CI [+-]?\$[\d,]+ to [+-]?\$[\d,]+\)", table), table
+    assert "_" not in table, table
+    print(f"advisor in the browser: {advisor_s:.1f} s")
+    _shoot(driver, "advisor")
+
+    page.click_text('[role="tab"]', "Two scenarios")
+    page.click_text('[data-testid="stMain"] label', "Simulate two scenarios")
+    page.idle(lambda d: [e for e in d.find_elements(page.By.CSS_SELECTOR, TABLE)
+                         if "Right − left" in e.text], "no differences between the two scenarios", timeout=120)
+    metrics = [e.text for e in driver.find_elements(page.By.CSS_SELECTOR, '[data-testid="stMetricValue"]')
+               if e.is_displayed()]
+    assert len(metrics) >= 8 and all(re.fullmatch(r"-?\$[\d,]+", m) for m in metrics), metrics
+    _shoot(driver, "two_scenarios")
+
+    page.click_text('[role="tab"]', "About")
+    about = page.idle(lambda d: next((e.text for e in d.find_elements(page.By.CSS_SELECTOR, MARKDOWN)
+                                      if "What changed on 1 September 2021" in e.text and e.is_displayed()), False),
+                      "no seller summary in About")
+    assert "How to read the cards" in about
+    # the full model is behind an expander: the About tab is about one screen, not docs/model.md at full length
+    height = driver.execute_script("return document.querySelector('[data-testid=\"stMain\"]').scrollHeight")
+    assert height < 2500, height
+    _shoot(driver, "about")

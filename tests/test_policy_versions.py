@@ -268,8 +268,11 @@ def test_the_app_has_a_version_box_per_policy_in_the_scenarios_currency():
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=180)
     at.run()
     assert not at.exception
-    boxes = {b.label: b for b in at.sidebar.selectbox if b.label.startswith("Policy '")}
+    # one box per policy, labelled with the policy's name and its plain label (azsim.labels)
+    boxes = {b.label.split(":")[0]: b for b in at.sidebar.selectbox if b.label.startswith("Policy '")}
     assert set(boxes) == {"Policy 'old'", "Policy 'new'"}
+    shown = {b.label.replace("\\", "") for b in boxes.values()}  # labels are Markdown: brackets escaped
+    assert shown == {"Policy 'old': Old (to Aug 2021)", "Policy 'new': New (from Sep 2021)"}
     assert boxes["Policy 'old'"].value == "us-2021-old" and boxes["Policy 'new'"].value == "us-2021-new"
     assert "uk-2024" not in boxes["Policy 'new'"].options and "us-2022-06" in boxes["Policy 'new'"].options
     boxes["Policy 'new'"].set_value("us-2022-06").run()
