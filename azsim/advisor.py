@@ -47,6 +47,7 @@ import numpy as np
 import pandas as pd
 
 from .insurance import expected_insured_loss
+from .labels import change_phrase, ci_text, field_label, level_phrase, money, plural
 from .practices import PRACTICE_COST_CATEGORIES
 from .scenario import Scenario
 from .stats import mean_ci
@@ -304,6 +305,7 @@ def advise(scenario: Scenario, replications: int = 20, seed: int = 20210901, run
         minimum_premium=scenario.seller.insurance.minimum_premium,
         insurance_required=required,
         uninsured_suspension=scenario.account_health.insurance_missing.action_probability > 0,
+        currency=scenario.market.currency,
     )
 
 
@@ -345,25 +347,13 @@ def _ci(row, name: str) -> dict:
     return {"mean": _clean(row[f"{name}_mean"]), "ci95": None if lo is None or hi is None else [lo, hi]}
 
 
-def _money(x: float, sign: bool = False) -> str:
-    if x is None or (isinstance(x, float) and math.isnan(x)):
-        return "n/a"
-    x = round(float(x)) + 0.0  # no "-0"
-    if x == 0:
-        return "0"
-    return f"{x:+,.0f}" if sign else f"{x:,.0f}"
-
-
-def _money_ci(m, lo, hi, sign: bool = True) -> str:
-    if lo is None or (isinstance(lo, float) and math.isnan(lo)):
-        return f"{_money(m, sign)} [no CI]"
-    return f"{_money(m, sign)} [{_money(lo, sign)}, {_money(hi, sign)}]"
-
-
 def _value(v) -> str:
+    """A practice field's level as shown: 0.95, 7, yes/no, a category's words."""
+    if isinstance(v, bool):
+        return "yes" if v else "no"
     if isinstance(v, float):
         return f"{v:g}"
-    return str(v)
+    return str(v).replace("_", " ")
 
 
 @dataclass
@@ -385,6 +375,7 @@ class Advice:
     minimum_premium: float = 0.0
     insurance_required: dict[str, bool] = field(default_factory=dict)
     uninsured_suspension: bool = True
+    currency: str = "USD"  # the marketplace's currency (market.currency): every amount is in it
 
     @property
     def ranking(self) -> list[str]:
@@ -393,26 +384,36 @@ class Advice:
         return list(ranks["practice"])
 
     def table(self) -> pd.DataFrame:
-        """The ranked practices as a display table (text cells, $/yr): one row per practice and
-        policy, the ranking policy first: gross saving, practice cost, net saving [95% CI], and
-        the policy effect against the baseline [95% CI]."""
-        rows = self.practices.set_index(["practice", "policy"])
+        """The ranked practices as a display table (text cells formatted by :mod:`azsim.labels`, money a
+        year in the scenario's currency): one row per practice and policy, the ranking policy first:
+        gross saving, practice cost, net saving, its 95% CI, and the policy effect against the
+        baseline with its 95% CI."""
         base = self.policies[0]
         out = []
+        for practice, p, r in self._rows():
+            cells = self._cells(r, p == base)
+            out.append({"rank": int(r["rank"]), "practice": PRACTICE_LABELS[practice], "policy": p,
+                        **dict(zip(self._head(), cells, strict=True))})
+        return pd.DataFrame(out)
+
+    def _rows(self):
+        """(practice, policy, row) in ranking order, the ranking policy first."""
+        rows = self.practices.set_index(["practice", "policy"])
         for practice in self.ranking:
             for p in reversed(self.policies):
-                r = rows.loc[(practice, p)]
-                out.append({
-                    "rank": int(r["rank"]),
-                    "practice": PRACTICE_LABELS[practice],
-                    "policy": p,
-                    "gross saving": _money(r["gross_saving_mean"], True),
-                    "practice cost": _money(r["practice_cost_mean"], True),
-                    "net saving [95% CI]": _money_ci(r["saving_mean"], r["saving_ci_low"], r["saving_ci_high"]),
-                    f"policy effect vs {base} [95% CI]": "(baseline)" if p == base else _money_ci(
-                        r["policy_effect_mean"], r["policy_effect_ci_low"], r["policy_effect_ci_high"]),
-                })
-        return pd.DataFrame(out)
+                yield practice, p, rows.loc[(practice, p)]
+
+    def _head(self) -> tuple[str, ...]:
+        return ("gross saving", "practice cost", "net saving", "95% CI",
+                f"policy effect vs {self.policies[0]} (95% CI)")
+
+    def _cells(self, r, baseline: bool) -> tuple[str, ...]:
+        cur = self.currency
+        effect = "(baseline)" if baseline else _change(r, "policy_effect", cur)
+        return (money(_num_or_nan(r["gross_saving_mean"]), cur, signed=True),
+                money(_num_or_nan(r["practice_cost_mean"]), cur, signed=True),
+                money(_num_or_nan(r["saving_mean"]), cur, signed=True),
+                _ci_cell(r["saving_ci_low"], r["saving_ci_high"], cur), effect)
 
     def to_dict(self) -> dict:
         """JSON-ready: no NaN (a missing CI is ``None``)."""
@@ -452,6 +453,7 @@ class Advice:
             "common_random_numbers": True,
             "metric": METRIC,
             "units": "dollars per year",
+            "currency": self.currency,
             "policies": list(self.policies),
             "ranked_by": self.policies[-1],
             "baseline": self.policies[0],
@@ -461,98 +463,106 @@ class Advice:
         }
 
     def format(self) -> str:
-        """A plain-text report: ranked practices with savings under each policy, then insurance."""
+        """A plain-text report (every amount by :mod:`azsim.labels`: '+$3,206', '95% CI +$2,971 to
+        +$3,440'): ranked practices with savings under each policy, what each practice changes, then
+        insurance."""
         pols = list(reversed(self.policies))  # the ranking policy first
         base = self.policies[0]
+        cur = self.currency
         lines = [
-            f"azsim advise | scenario {self.scenario_name} ({self.scenario_hash}) | {self.replications} replications "
-            f"| seed {self.seed} | common random numbers",
-            "What to fix first: what moving one practice to a good level saves the seller a year ($/yr), paired with",
-            "the scenario itself on the same seeds. Gross saving: before the practice's own cost; practice cost: the",
+            f"azsim advise | scenario {self.scenario_name} ({self.scenario_hash}) | "
+            f"{plural(self.replications, 'replication')} | seed {self.seed} | common random numbers | "
+            f"money in {cur} a year",
+            "What to fix first: what moving one practice to a good level saves the seller a year, paired with the",
+            "scenario itself on the same seeds. Gross saving: before the practice's own cost; practice cost: the",
             "change in support wages, packaging, listing, tracking work and Buy Shipping labels; net saving = gross -",
-            f"cost, mean [95% CI]; policy effect: net saving under the policy - under {base}, paired [95% CI]. Ranked",
-            f"by the net saving under {pols[0]}, practices already at the good level last.",
+            f"cost, its mean and 95% CI; policy effect: net saving under the policy - under {base}, paired, with its",
+            f"95% CI. Ranked by the net saving under {pols[0]}, practices already at the good level last.",
             "",
         ]
-        lines += self._practice_table(pols, base)
-        lines += ["", "What each practice moves (scenario's level -> good level):"]
+        lines += self._practice_table()
+        lines += ["", "What each practice changes (the scenario's level -> the good level):"]
         for practice in self.ranking:
             move = self.moves[practice]
-            text = ", ".join(f"{k.removeprefix('seller.')} {_value(a)} -> {_value(b)}" for k, (a, b) in move.items())
+            text = "; ".join(f"{field_label(k).lower()} {_value(a)} -> {_value(b)}" for k, (a, b) in move.items())
             lines.append(f"  {PRACTICE_LABELS[practice]}: {text or 'already at the good level, nothing to change'}")
-        lines += ["", "Insure or not? (seller.insurance.carry always vs never, " + self._premium_text() + ")"]
+        lines += ["", "Insure or not? (always insured vs never insured; " + self._premium_text() + ")"]
         for _, row in self.insurance.set_index("policy").loc[pols].reset_index().iterrows():
             lines.append("  " + self._insurance_sentence(row))
         return "\n".join(lines)
 
-    def _practice_table(self, pols: list[str], base: str) -> list[str]:
+    def _practice_table(self) -> list[str]:
         """The ranked practices: a line per practice, then a line per policy with its columns."""
-        rows = self.practices.set_index(["practice", "policy"])
-        head = ("gross saving", "practice cost", "net saving [95% CI]", f"policy effect vs {base} [95% CI]")
-        table = []
-        for practice in self.ranking:
-            for p in pols:
-                r = rows.loc[(practice, p)]
-                effect = ("(baseline)" if p == base else
-                          _money_ci(r["policy_effect_mean"], r["policy_effect_ci_low"], r["policy_effect_ci_high"]))
-                table.append((practice, p, _money(r["gross_saving_mean"], True), _money(r["practice_cost_mean"], True),
-                              _money_ci(r["saving_mean"], r["saving_ci_low"], r["saving_ci_high"]), effect))
-        width = max([len(v) for v in PRACTICE_LABELS.values()] + [len("under " + p) + 2 for p in pols])
-        cols = [max([len(h)] + [len(t[k + 2]) for t in table]) + 2 for k, h in enumerate(head)]
+        base = self.policies[0]
+        head = self._head()
+        table = [(practice, p, int(r["rank"]), self._cells(r, p == base)) for practice, p, r in self._rows()]
+        width = max([len(v) for v in PRACTICE_LABELS.values()] + [len("under " + p) + 2 for p in self.policies])
+        cols = [max([len(h)] + [len(t[3][k]) for t in table]) + 2 for k, h in enumerate(head)]
         out = [f"rank  {'practice / policy':<{width}}" + "".join(f"{h:>{w}}" for h, w in zip(head, cols, strict=True))]
-        for practice, p, *cells in table:
-            if p == pols[0]:
-                rank = int(rows.loc[(practice, p), "rank"])
+        first = self.policies[-1]
+        for practice, p, rank, cells in table:
+            if p == first:
                 out.append(f"{rank:>4}  {PRACTICE_LABELS[practice]}")
             line = "".join(f"{c:>{w}}" for c, w in zip(cells, cols, strict=True))
             out.append(f"      {'  under ' + p:<{width}}" + line)
         return out
 
     def _premium_text(self) -> str:
+        cur = self.currency
         if self.premium_pricing == "risk":
-            return (f"premium priced from the seller's risk: ${self.minimum_premium:,.0f} + "
-                    f"{1 + self.premium_loading:.2f} x expected insured loss a year, re-priced at renewal")
-        parts = [f"premium ${self.premium_per_year:,.0f}/yr"]
+            return (f"premium priced from the seller's risk: {money(self.minimum_premium, cur)} + "
+                    f"{1 + self.premium_loading:.2f} x the expected insured loss a year, re-priced at renewal")
+        parts = [f"premium {money(self.premium_per_year, cur)} a year"]
         if self.premium_share_of_revenue:
             parts.append(f"+ {self.premium_share_of_revenue:.2%} of sales")
         return " ".join(parts)
 
     def _insurance_sentence(self, row) -> str:
-        def usd(name: str) -> str:
-            return _usd_ci(row[f"{name}_mean"], row[f"{name}_ci_low"], row[f"{name}_ci_high"])
+        """One policy's answer: the two costs, the break-even premium against the premium paid, the verdict."""
+        cur = self.currency
 
-        policy, saves, lo, hi = row["policy"], row["insuring_saves_mean"], row["insuring_saves_ci_low"], \
-            row["insuring_saves_ci_high"]
-        paid = _usd(row["premium_mean"]) + "/yr"
+        def level(name: str) -> str:
+            return level_phrase(row[f"{name}_mean"], row[f"{name}_ci_low"], row[f"{name}_ci_high"], currency=cur)
+
+        policy, lo, hi = row["policy"], row["insuring_saves_ci_low"], row["insuring_saves_ci_high"]
+        saves = change_phrase(row["insuring_saves_mean"], lo, hi, currency=cur)
+        paid = money(row["premium_mean"], cur) + " a year"
         if self.premium_pricing == "risk" and "expected_insured_loss" in row:
-            paid += f" (expected insured loss {_usd(row['expected_insured_loss'])}/yr)"
-        text = (f"Under {policy}: insured {usd('cost_insured')}/yr, uninsured {usd('cost_uninsured')}/yr; insuring "
-                f"breaks even at a premium of {usd('breakeven_premium')}/yr, so at the premium paid, {paid}, ")
+            paid += f" (expected insured loss {money(row['expected_insured_loss'], cur)} a year)"
         if not math.isnan(lo) and lo > 0:
-            text += f"insuring pays: it saves {usd('insuring_saves')}/yr"
+            verdict = f"insuring pays: it saves {saves}"
         elif not math.isnan(hi) and hi < 0:
-            text += f"going without is cheaper: insuring costs {_usd_ci(-saves, -hi, -lo)}/yr more"
+            verdict = ("going without is cheaper: insuring costs "
+                       f"{change_phrase(-row['insuring_saves_mean'], -hi, -lo, currency=cur)} more")
         else:
-            text += f"there is no clear difference (insuring saves {usd('insuring_saves')}/yr)"
+            verdict = f"there is no clear difference: insuring saves {saves}"
+        if math.isnan(lo):
+            verdict += f" (no CI with {plural(self.replications, 'replication')})"
         if self.insurance_required.get(policy):
-            text += "; Amazon requires cover at these sales"
+            verdict += "; Amazon requires cover at these sales"
             if self.uninsured_suspension:
-                text += ", and the uninsured cost includes the risk of suspension for going without"
-        return text + "."
+                verdict += ", and the uninsured cost includes the risk of suspension for going without"
+        return "\n".join([
+            f"Under {policy}: {verdict}.",
+            f"    insured             {level('cost_insured')}",
+            f"    uninsured           {level('cost_uninsured')}",
+            f"    premium paid        {paid}",
+            f"    break-even premium  {level('breakeven_premium')}",
+        ])
 
 
-def _usd(x, sign: bool = False) -> str:
-    if x is None or math.isnan(float(x)):
-        return "n/a"
-    x = round(float(x)) + 0.0
-    text = "$" + f"{abs(x):,.0f}"
-    if x < 0:
-        return "-" + text
-    return ("+" + text) if sign and x > 0 else text
+def _num_or_nan(x) -> float:
+    return math.nan if x is None else float(x)
 
 
-def _usd_ci(m, lo, hi) -> str:
-    if lo is None or math.isnan(float(lo)):
-        return f"{_usd(m)} [no CI]"
-    sign = float(lo) < 0
-    return f"{_usd(m)} [{_usd(lo, sign)}, {_usd(hi, sign)}]"
+def _ci_cell(lo, hi, currency: str) -> str:
+    """'+$2,971 to +$3,440', or 'no CI' (one replication)."""
+    if lo is None or hi is None or math.isnan(float(lo)) or math.isnan(float(hi)):
+        return "no CI"
+    return ci_text(lo, hi, currency=currency)
+
+
+def _change(r, name: str, currency: str) -> str:
+    """A paired change as '+$45 (-$68 to +$153)'; 'no CI' in place of the interval with one replication."""
+    m = money(_num_or_nan(r[f"{name}_mean"]), currency, signed=True)
+    return f"{m} ({_ci_cell(r[f'{name}_ci_low'], r[f'{name}_ci_high'], currency)})"

@@ -12,8 +12,14 @@ import threading
 from pathlib import Path
 
 from . import __version__
-from .headline import headline
-from .scenario import ScenarioError, load_scenario, parse_override, policies_from_names, scenario_from_dict
+from .scenario import (
+    ScenarioError,
+    attribute_overrides,
+    load_scenario,
+    parse_override,
+    policies_from_names,
+    scenario_from_dict,
+)
 
 EXIT_INPUT = 2
 EXIT_INTERRUPTED = 130
@@ -101,7 +107,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--version", action="version", version=f"azsim {__version__}")
     sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
-    c = sub.add_parser("compare", help="run every policy of a scenario on paired replications")
+    c = sub.add_parser("compare", help="run every policy of a scenario on the same replications: each party's "
+                                       "yearly cost and the paired change with its 95%% CI")
     c.add_argument("scenario", help="scenario YAML file")
     c.add_argument("--replications", "-r", type=_replications, default=20,
                    help="replications (default 20), or auto: until --precision is reached")
@@ -113,12 +120,14 @@ def build_parser() -> argparse.ArgumentParser:
                         "policies.new.preset=us-2022-06 (repeatable)")
     _policies_arg(c)
     c.add_argument("--json", metavar="PATH", help="write the JSON result to PATH (- for stdout)")
-    c.add_argument("--quiet", "-q", action="store_true", help="no progress line")
+    c.add_argument("--quiet", "-q", action="store_true", help="no progress bar (there is none when stderr is not "
+                                                                  "a terminal)")
     _budget_args(c)
 
     v = sub.add_parser("validate", help="check a scenario file: OK, or every problem with its field path")
-    v.add_argument("scenario")
-    v.add_argument("--set", dest="overrides", action="append", default=[], metavar="PATH=VALUE")
+    v.add_argument("scenario", help="scenario YAML file")
+    v.add_argument("--set", dest="overrides", action="append", default=[], metavar="PATH=VALUE",
+                   help="override a scenario field by dotted path (repeatable)")
     _policies_arg(v)
 
     pv = sub.add_parser("policies", help="list the policy versions (presets) with their dates and sources")
@@ -141,17 +150,23 @@ def build_parser() -> argparse.ArgumentParser:
     se.add_argument("--json", metavar="PATH", help="write the indices and tornado data as JSON (- for stdout)")
     _executor_args(se)
 
-    ad = sub.add_parser("advise", help="which practice to fix first, and whether to insure")
-    ad.add_argument("scenario")
-    ad.add_argument("--replications", "-r", type=_replication_count, default=20)
-    ad.add_argument("--seed", "-s", type=_seed, default=20210901)
-    ad.add_argument("--set", dest="overrides", action="append", default=[], metavar="PATH=VALUE")
+    ad = sub.add_parser("advise", help="which practice to fix first (what each saves a year, net of its cost, "
+                                       "under each policy), and whether to insure")
+    ad.add_argument("scenario", help="scenario YAML file")
+    ad.add_argument("--replications", "-r", type=_replication_count, default=20,
+                    help="replications of each of the up to 9 comparisons (default 20)")
+    ad.add_argument("--seed", "-s", type=_seed, default=20210901, help="root seed (default 20210901)")
+    ad.add_argument("--set", dest="overrides", action="append", default=[], metavar="PATH=VALUE",
+                    help="override a scenario field by dotted path (repeatable)")
     _policies_arg(ad)
     ad.add_argument("--json", metavar="PATH", help="write the advice as JSON (- for stdout)")
+    ad.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
     _budget_args(ad)
 
-    rs = sub.add_parser("results", help="list what a results store holds; export it")
+    rs = sub.add_parser("results", help="what a results store holds: sweeps, runs, each point's seller-cost change "
+                                        "with its 95%% CI; export it")
     rs.add_argument("store", metavar="STORE.duckdb")
+    rs.add_argument("--json", metavar="PATH", help="write each sweep and each point's change as JSON (- for stdout)")
     rs.add_argument("--export", choices=["parquet", "csv"], help="export every table")
     rs.add_argument("--dir", default=None, metavar="DIR", help="export directory (default: STORE name + _export)")
 
@@ -168,12 +183,14 @@ def build_parser() -> argparse.ArgumentParser:
     rp.add_argument("--reproduce", metavar="DIR/metadata.json", default=None,
                     help="rebuild a report from its metadata.json (default --out: DIR_reproduced)")
     _policies_arg(rp)
+    rp.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
 
     b = sub.add_parser("bench", help="speed and memory benchmark (one JSON line)")
     b.add_argument("--orders", type=_at_most(100_000_000, "about 10 minutes and 6 GB on one core"),
                    default=1_000_000, help="orders to simulate (default 1,000,000; at most 100,000,000)")
     b.add_argument("--scenario", default=None, help="scenario file (default: scenarios/default.yaml)")
     b.add_argument("--seed", type=_seed, default=0)
+    _calibrate_parsers(sub)
     return p
 
 
@@ -203,14 +220,16 @@ def _design_args(p, sensitivity: bool = False) -> None:
     p.add_argument("--vary", action="append", default=[], metavar="PATH=LO:HI:STEPS|PATH=a,b,c",
                    help="a factor: a field's range (LO:HI:STEPS) or list of values; repeatable")
     if not sensitivity:
-        p.add_argument("--design", choices=["grid", "lhs", "sobol"], default=None, help="default grid")
+        p.add_argument("--design", choices=["grid", "lhs", "sobol"], default=None, help="design (default grid)")
     p.add_argument("--samples", type=_sample_count, default=None,
-                   help="points of an lhs design, or the base sample N of a Sobol design (a power of 2)")
+                   help="points of an lhs design, or the base sample N of a Sobol design (a power of 2; "
+                        f"default {'64' if sensitivity else '16'})")
     p.add_argument("--replications", "-r", type=_replications, default=None, help="a number or 'auto' (default 5)")
     p.add_argument("--precision", type=_unit, default=None, help="auto: target CI half-width / |mean| (default 0.05)")
     p.add_argument("--max-replications", type=_replication_count, default=None, help="auto: cap (default 100)")
-    p.add_argument("--seed", "-s", type=_seed, default=None)
-    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="PATH=VALUE")
+    p.add_argument("--seed", "-s", type=_seed, default=None, help="root seed (default 20210901)")
+    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="PATH=VALUE",
+                   help="override a field of the base scenario by dotted path (repeatable)")
     _budget_args(p)
 
 
@@ -224,7 +243,7 @@ def _executor_args(p) -> None:
 
 def _load(path: str, overrides: list[str], policies: str | None = None):
     pairs = dict(parse_override(o) for o in overrides)
-    return load_scenario(path, pairs, policies=policies)
+    return load_scenario(path, pairs, policies=policies, overrides_from="--set")
 
 
 def _check_output(path: str) -> None:
@@ -252,13 +271,16 @@ def _fmt(x, money: bool, signed: bool = False) -> str:
 
 def format_summary(result) -> str:
     """The comparison as a plain-text table."""
+    from .headline import headline  # here, not at the top: `python -m azsim.cli` stays quick to load (Ctrl-C)
+    from .labels import plural
+
     pols = result.policies
     base = pols[0]
     cur = _currency(result)
     versions = ", ".join(f"{p} = {result.scenario.policies[p].preset or 'custom'}" for p in pols)
     lines = [
         f"azsim {__version__} | scenario {result.scenario.name} ({result.scenario.hash}) | "
-        f"{result.replications} replications | seed {result.seed} | common random numbers | money in {cur}",
+        f"{plural(result.replications, 'replication')} | seed {result.seed} | common random numbers | money in {cur}",
         f"Policies: {versions} (azsim policies lists the versions and their sources).",
         "Per year; means over replications; change = paired difference with its 95% CI; every row adds up "
         f"({base} + change = policy).",
@@ -267,22 +289,12 @@ def format_summary(result) -> str:
     ]
     rule = result.rule or {}
     if rule.get("mode") == "auto":
-        state = "reached" if rule["converged"] else f"NOT reached within {rule['max_replications']} replications"
+        cap = plural(rule["max_replications"], "replication")
+        state = "reached" if rule["converged"] else f"NOT reached within {cap}"
         lines.append(f"Replications auto: precision {rule['precision']:.0%} of the seller-cost change {state}.")
     lines.append("")
     lines.append(headline(result).text(policy_names=True))
     return "\n".join(lines)
-
-
-def _progress(quiet: bool):
-    if quiet or not sys.stderr.isatty():
-        return None
-
-    def show(done: int, total: int) -> None:
-        end = "\n" if done == total else ""
-        print(f"\rreplication {done}/{total}", end=end, file=sys.stderr, flush=True)
-
-    return show
 
 
 def _emit(text: str, data: dict, json_path: str | None) -> None:
@@ -306,8 +318,12 @@ def cmd_compare(args) -> int:
     _check_budget(scenario, args.max_replications if args.replications == "auto" else args.replications, args)
     if args.json is not None:
         _check_output(args.json)
-    result = compare(scenario, replications=args.replications, seed=args.seed, progress=_progress(args.quiet),
-                     precision=args.precision, max_replications=args.max_replications)
+    update, close = _progress_bar(args.quiet, "replications")
+    try:
+        result = compare(scenario, replications=args.replications, seed=args.seed, progress=update,
+                         precision=args.precision, max_replications=args.max_replications)
+    finally:
+        close()
     _emit(format_summary(result), result.to_dict(), args.json)
     if args.json and args.json != "-":
         print(f"\nJSON result written to {args.json}")
@@ -348,12 +364,15 @@ def cmd_policies(args) -> int:
 
 
 def _progress_bar(quiet: bool, what: str = "runs"):
-    """A tqdm bar on a terminal (runs done, runs/s, ETA); nothing otherwise."""
-    if quiet or not sys.stderr.isatty():
+    """A tqdm bar on stderr when stderr is a terminal and not ``--quiet`` (done, per second, ETA):
+    ``(update(done, total), close)``; ``(None, no-op)`` otherwise, so pipes and logs stay clean.
+    Never on stdout: ``azsim compare ... --json -`` pipes pure JSON."""
+    stream = sys.stderr
+    if quiet or not _is_terminal(stream):
         return None, lambda: None
     from tqdm import tqdm
 
-    bar = tqdm(total=0, unit=" " + what, file=sys.stderr, dynamic_ncols=True)
+    bar = tqdm(total=0, unit=" " + what, file=stream, dynamic_ncols=True, leave=False)
 
     def update(done: int, total: int) -> None:
         if bar.total != total:
@@ -362,6 +381,30 @@ def _progress_bar(quiet: bool, what: str = "runs"):
         bar.refresh()
 
     return update, bar.close
+
+
+def _is_terminal(stream) -> bool:
+    try:
+        return bool(stream.isatty())
+    except (AttributeError, ValueError):  # no isatty, or a closed stream
+        return False
+
+
+def _in_sequence(update):
+    """``update`` for several runs one after another (a sensitivity analysis: the Sobol design, then the
+    one-at-a-time design), each reporting its own (done, total): one bar over all of them."""
+    if update is None:
+        return None
+    state = {"offset": 0, "last": (0, 0)}
+
+    def step(done: int, total: int) -> None:
+        last_done, last_total = state["last"]
+        if done < last_done and last_done >= last_total:  # the previous run finished; a new one counts from 0
+            state["offset"] += last_total
+        state["last"] = (done, total)
+        update(state["offset"] + done, state["offset"] + total)
+
+    return step
 
 
 def _spec_from_args(args, design: str | None = None):
@@ -375,7 +418,11 @@ def _spec_from_args(args, design: str | None = None):
             spec.base = scenario_from_dict({**spec.base.to_dict(), "policies": policies_from_names(args.policies)},
                                            "--policies")
         if args.overrides:
-            spec.base = spec.base.with_overrides(dict(parse_override(o) for o in args.overrides))
+            pairs = dict(parse_override(o) for o in args.overrides)
+            try:
+                spec.base = spec.base.with_overrides(pairs)
+            except ScenarioError as err:
+                raise attribute_overrides(err, pairs, "--set", args.scenario) from None
         if args.vary:
             spec.factors = [parse_vary(v) for v in args.vary]
         changes = {k: getattr(args, k) for k in ("samples", "replications", "precision", "max_replications", "seed")
@@ -453,7 +500,7 @@ def cmd_sensitivity(args) -> int:
         with tempfile.TemporaryDirectory() as tmp:
             store = args.out or str(Path(tmp) / "sensitivity.duckdb")
             report = run_sensitivity(spec, store, outputs, executor=args.executor, workers=args.workers,
-                                     progress=update)
+                                     progress=_in_sequence(update))
     finally:
         close()
     _emit(report.format(), report.to_dict(), args.json)
@@ -491,6 +538,23 @@ def _check_sweep_budget(spec, args, sensitivity: bool = False) -> None:
     check_budget(cost, args.max_memory, args.max_orders)
 
 
+def _counted_runs(update, comparisons: int):
+    """The advisor's runner (:func:`azsim.comparison.compare`, as by default) reporting replications done
+    over all its comparisons (at most ``comparisons``; one already run is not run again) to ``update``."""
+    from .comparison import compare
+
+    done = [0]
+
+    def run(scenario, replications: int, seed: int):
+        before, total = done[0], replications * comparisons
+        result = compare(scenario, replications=replications, seed=seed,
+                         progress=lambda n, _planned: update(before + n, total))
+        done[0] += replications
+        return result
+
+    return run
+
+
 def cmd_advise(args) -> int:
     from .advisor import advise
 
@@ -498,14 +562,19 @@ def cmd_advise(args) -> int:
     _check_budget(scenario, args.replications * _advisor_comparisons(), args)
     if args.json is not None:
         _check_output(args.json)
-    advice = advise(scenario, replications=args.replications, seed=args.seed)
+    update, close = _progress_bar(args.quiet, "replications")
+    run = _counted_runs(update, _advisor_comparisons()) if update else None
+    try:
+        advice = advise(scenario, replications=args.replications, seed=args.seed, run=run)
+    finally:
+        close()
     _emit(advice.format(), advice.to_dict(), args.json)
     return 0
 
 
 def cmd_results(args) -> int:
     from .outputs import check_target
-    from .store import describe, export
+    from .store import changes, describe, export
 
     outdir = None
     if args.export:
@@ -513,7 +582,13 @@ def cmd_results(args) -> int:
         check_target("--dir", outdir, "dir")
     elif args.dir is not None:
         raise ScenarioError(["--dir: only with --export parquet|csv"])
-    print(describe(args.store))
+    if args.json is not None:
+        _check_output(args.json)
+        if args.json == "-" and args.export:
+            raise ScenarioError(["--json -: prints only the JSON; give --json a file name to export as well"])
+        _emit(describe(args.store), changes(args.store), args.json)
+    else:
+        print(describe(args.store))
     if args.export:
         for path in export(args.store, args.export, outdir):
             print(f"wrote {path}")
@@ -521,24 +596,94 @@ def cmd_results(args) -> int:
 
 
 def cmd_report(args) -> int:
-    from .report import build_report, reproduce
+    from .report import STORE_SUFFIXES, build_report, reproduce
 
     if (args.source is None) == (args.reproduce is None):
         raise ScenarioError(["report: give a scenario or store, or --reproduce DIR/metadata.json (not both)"])
     if args.reproduce and args.policies is not None:
         raise ScenarioError(["--policies: a reproduced report keeps the policies of its metadata.json"])
-    if args.reproduce:
-        out = reproduce(args.reproduce, args.out, args.format)
-    else:
-        from .report import STORE_SUFFIXES
-
-        if Path(args.source).suffix.lower() not in STORE_SUFFIXES:  # a scenario: the comparison and the advisor
-            scenario = load_scenario(args.source, policies=args.policies)
-            advisor = max(4, args.replications // 2)
-            _check_budget(scenario, args.replications + advisor * _advisor_comparisons(), args)
-        out = build_report(args.source, "report" if args.out is None else args.out, args.format or "html",
-                           replications=args.replications, seed=args.seed, policies=args.policies)
+    if not args.reproduce and Path(args.source).suffix.lower() not in STORE_SUFFIXES:
+        scenario = load_scenario(args.source, policies=args.policies)  # the comparison and the advisor
+        advisor = max(4, args.replications // 2)
+        _check_budget(scenario, args.replications + advisor * _advisor_comparisons(), args)
+    update, close = _progress_bar(args.quiet, "replications")
+    try:
+        if args.reproduce:
+            out = reproduce(args.reproduce, args.out, args.format, progress=update)
+        else:
+            out = build_report(args.source, "report" if args.out is None else args.out, args.format or "html",
+                               replications=args.replications, seed=args.seed, policies=args.policies,
+                               progress=update)
+    finally:
+        close()
     print(f"report written to {out}/ (open {out}/report.html)")
+    return 0
+
+
+# ---- calibrate from a seller's reports; synthetic reports from a simulated seller -------------------------
+def _calibrate_parsers(sub) -> None:
+    from .calibrate.formats import MARKETPLACES
+
+    ca = sub.add_parser("calibrate", help="estimate a scenario from your Amazon reports (orders, returns, feedback, "
+                        "account health, ...)")
+    ca.add_argument("reports", nargs="+", metavar="REPORT", help="report files or folders of them")
+    ca.add_argument("--marketplace", default="US", metavar="|".join(MARKETPLACES),
+                    help="where the reports come from: their date formats, currency and encodings (default US)")
+    ca.add_argument("--base", default=None, metavar="SCENARIO",
+                    help="scenario whose other fields the calibrated one keeps (default scenarios/default.yaml)")
+    ca.add_argument("--out", required=True, metavar="FILE.yaml", help="the calibrated scenario file to write")
+    ca.add_argument("--json", metavar="PATH", help="write the calibration summary as JSON (- for stdout)")
+    ca.add_argument("--seed", "-s", type=_seed, default=20210901, help="seed of the fitting simulations")
+    sr = sub.add_parser("synth-reports", help="write the reports a simulated seller would download (sample files)")
+    sr.add_argument("scenario", help="scenario YAML file")
+    sr.add_argument("--out", required=True, metavar="DIR", help="folder to write the report files into")
+    sr.add_argument("--days", type=_at_most(3650, "ten years of reports"), default=None,
+                    help="days of reports (default: the scenario's horizon; at most 3,650)")
+    sr.add_argument("--seed", "-s", type=_seed, default=20210901)
+    sr.add_argument("--set", dest="overrides", action="append", default=[], metavar="PATH=VALUE")
+
+
+def _default_scenario_path() -> str:
+    return str(Path(__file__).resolve().parent.parent / "scenarios" / "default.yaml")
+
+
+def cmd_calibrate(args) -> int:
+    from .calibrate import calibrate
+    from .comparison import write_atomic
+    from .outputs import check_target, write_error
+    from .scenario import parse_yaml
+
+    check_target("--out", args.out, "file")
+    if args.json is not None:
+        _check_output(args.json)
+    base = load_scenario(args.base) if args.base else load_scenario(_default_scenario_path())
+    cal = calibrate(args.reports, args.marketplace, base, seed=args.seed)
+    if cal.problems:
+        raise ScenarioError(cal.problems)
+    text = cal.yaml_text()
+    try:
+        scenario_from_dict(parse_yaml(text, args.out), args.out)  # the file must load as written
+        write_atomic(Path(args.out), text)
+    except OSError as err:
+        raise write_error("--out", args.out, err) from None
+    _emit(cal.summary_text(), cal.to_dict(), args.json)
+    if args.json != "-":
+        print(f"\nCalibrated scenario written to {args.out} (azsim compare {args.out})")
+    return 0
+
+
+def cmd_synth_reports(args) -> int:
+    from .calibrate import synth_reports
+    from .outputs import check_target
+    from .scenario import check_budget, estimate
+
+    check_target("--out", args.out, "dir")
+    scenario = _load(args.scenario, args.overrides)
+    days = args.days or scenario.horizon_days
+    check_budget(estimate(scenario.with_overrides({"horizon_days": days}), 1), what="the simulation")
+    files = synth_reports(scenario, out=args.out, days=days, seed=args.seed)
+    for name, text in files.items():
+        print(f"{args.out}/{name}: {text.count(chr(10)):,} lines")
     return 0
 
 
@@ -634,7 +779,8 @@ def _main(argv: list[str] | None) -> int:
     args = build_parser().parse_args(argv)
     handler = {"compare": cmd_compare, "validate": cmd_validate, "bench": cmd_bench, "sweep": cmd_sweep,
                "sensitivity": cmd_sensitivity, "advise": cmd_advise, "results": cmd_results,
-               "report": cmd_report, "policies": cmd_policies}[args.command]
+               "report": cmd_report, "policies": cmd_policies, "calibrate": cmd_calibrate,
+               "synth-reports": cmd_synth_reports}[args.command]
     try:
         return handler(args)
     except BrokenPipeError:  # the reader went away (`azsim policies | head`): stop quietly, as Unix tools do

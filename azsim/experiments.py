@@ -202,8 +202,9 @@ class SweepSpec:
         if not (isinstance(self.precision, int | float) and not isinstance(self.precision, bool)
                 and 0 < self.precision < 1):
             problems.append(f"precision: must be between 0 and 1, got {shown(self.precision)}")
-        if self.design == "sobol" and isinstance(self.samples, int) and self.samples & (self.samples - 1):
-            problems.append(f"samples: a Sobol design needs a power of 2, got {self.samples}")
+        if self.design == "sobol" and isinstance(self.samples, int) and (self.samples < 2
+                                                                         or self.samples & (self.samples - 1)):
+            problems.append(f"samples: a Sobol design needs a power of 2, at least 2, got {self.samples}")
         if not (isinstance(self.name, str) and re.match(NAME_PATTERN, self.name)):
             problems.append(f"name: a sweep name starts with a letter, then up to 39 letters, digits, '_' or '-' "
                             f"(got {shown(self.name)})")

@@ -21,6 +21,7 @@ __all__ = [
     "Label", "metric", "known", "label", "unit_of", "CATEGORY_LABELS", "PARTY_LABELS", "OUTCOME_LABELS", "KIND_LABELS",
     "REASON_LABELS", "CHANNEL_LABELS", "POLICY_LABELS", "policy_label", "policy_colour", "policy_colours",
     "currency_symbol", "money", "number", "value", "change_phrase", "ci_text", "pct_text", "plural", "humanize",
+    "level_phrase", "field_label",
     "all_labels", "PALETTE",
 ]
 
@@ -136,6 +137,13 @@ CHANNEL_LABELS = {
 }
 PRACTICE_COST_LABELS = {k: CATEGORY_LABELS[k] for k in
                         ("support_wages", "packaging", "listing_work", "tracking_work", "buy_shipping_labels")}
+CHOICE_LABELS = {
+    "cancel": "Cancels the order", "ship_late": "Ships it late",
+    "always": "Always insured", "when_required": "Insured when Amazon requires it", "never": "Never insured",
+    "risk": "Priced from the seller's risk", "fixed": "A fixed quote",
+    True: "Yes", False: "No",
+}
+"""The values of a scenario's choice fields (out-of-stock handling, insurance carry and pricing, yes/no), as shown."""
 STAT_LABELS = {"mean": "mean", "median": "median", "p90": "90th percentile", "max": "maximum"}
 
 # ---- metrics -----------------------------------------------------------------------------------------
@@ -385,6 +393,13 @@ def ci_text(lo, hi, unit: str = MONEY, currency: str = "USD") -> str:
     return f"{a} to {b}"
 
 
+def range_text(lo, hi, unit: str = MONEY, currency: str = "USD") -> str:
+    """'$110,752 to $112,182' (unsigned: a CI of a level, not of a change); 'n/a' when missing."""
+    if _missing(lo) or _missing(hi):
+        return "n/a"
+    return f"{value(lo, unit, currency)} to {value(hi, unit, currency)}"
+
+
 def change_phrase(mean, lo, hi, unit: str = MONEY, currency: str = "USD", per_year: bool = True) -> str:
     """The answer in words: '+$78 a year (95% CI -$142 to +$298)'; without a CI, just the number."""
     if _missing(mean):
@@ -393,6 +408,26 @@ def change_phrase(mean, lo, hi, unit: str = MONEY, currency: str = "USD", per_ye
     if _missing(lo) or _missing(hi):
         return head
     return f"{head} (95% CI {ci_text(lo, hi, unit, currency)})"
+
+
+def level_phrase(mean, lo, hi, unit: str = MONEY, currency: str = "USD", per_year: bool = True) -> str:
+    """A level (not a change) in words: '$111,467 a year (95% CI $110,752 to $112,182)'."""
+    if _missing(mean):
+        return "n/a"
+    head = value(mean, unit, currency) + (" a year" if per_year and unit in (MONEY, COUNT) else "")
+    if _missing(lo) or _missing(hi):
+        return head
+    return f"{head} (95% CI {value(lo, unit, currency)} to {value(hi, unit, currency)})"
+
+
+def field_label(path: str) -> str:
+    """A scenario field's dotted path in words: 'seller.messages.reply_rate' -> 'Messages: reply rate',
+    'seller.listing_accuracy' -> 'Listing accuracy' (the leading 'seller.' dropped)."""
+    parts = [humanize(p).lower() for p in str(path).removeprefix("seller.").split(".") if p]
+    if not parts:
+        return ""
+    text = parts[-1] if len(parts) == 1 else f"{', '.join(parts[:-1])}: {parts[-1]}"
+    return text[:1].upper() + text[1:]
 
 
 def plural(n, word: str, words: str | None = None) -> str:

@@ -27,6 +27,7 @@ __all__ = [
     "load_scenario",
     "scenario_from_dict",
     "apply_overrides",
+    "attribute_overrides",
     "parse_override",
     "field_info",
     "estimate",
@@ -836,20 +837,62 @@ def parse_yaml(text: str, source: str = "<text>") -> Any:
         raise ScenarioError([str(err)], source) from None
 
 
-def load_scenario(path: str | Path, overrides: dict[str, Any] | None = None, policies: str | None = None) -> Scenario:
+def load_scenario(path: str | Path, overrides: dict[str, Any] | None = None, policies: str | None = None,
+                  overrides_from: str | None = None) -> Scenario:
     """Load and validate a scenario YAML file, applying ``{"dotted.path": value}`` overrides.
 
     ``policies`` (``"us-2021-old,us-2022-06"``, see :func:`policies_from_names`) replaces the
-    file's policies by those versions, before the overrides.
+    file's policies by those versions, before the overrides. With ``overrides_from`` (the CLI
+    passes ``"--set"``) a problem in a field an override set is reported against that override
+    (``--set market.orders_per_day=abc: market.orders_per_day: ...``), every other against the
+    file (:func:`attribute_overrides`); without it every problem names the file.
     """
     data = read_yaml(path)
     if data is None:
         data = {}
     if isinstance(data, dict) and policies is not None:
         data = {**data, "policies": policies_from_names(policies)}
-    if isinstance(data, dict) and overrides:
-        data = apply_overrides(data, overrides)
-    return scenario_from_dict(data, str(path))
+    try:
+        if isinstance(data, dict) and overrides:
+            data = apply_overrides(data, overrides)
+        return scenario_from_dict(data, str(path))
+    except ScenarioError as err:
+        if overrides_from is None or not overrides:
+            raise
+        raise attribute_overrides(err, overrides, overrides_from, str(path)) from None
+
+
+def _override_text(path: str, value: Any) -> str:
+    """``path=value`` as the user could have typed it, for an error message."""
+    if isinstance(value, str):
+        text = value
+    elif isinstance(value, bool) or value is None:
+        text = {True: "true", False: "false", None: "null"}[value]
+    elif isinstance(value, int | float):
+        text = repr(value)
+    else:
+        text = json.dumps(value, default=str)
+    text = f"{path}={text}"
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def attribute_overrides(err: ScenarioError, overrides: dict[str, Any], flag: str = "--set",
+                        source: str | None = None) -> ScenarioError:
+    """``err`` with each problem named after what caused it: a problem whose field path is an
+    override's path, lies under it or contains it gets ``"{flag} path=value: "``, every other one
+    ``"{source}: "`` (the file). The returned error has no ``source`` of its own."""
+    if err.source is not None:
+        source = err.source
+    lines = []
+    for problem in err.problems:
+        where = problem.split(": ", 1)[0] if ": " in problem else ""
+        hit = next((k for k in overrides if where and (where == k or where.startswith(k + ".")
+                                                         or k.startswith(where + "."))), None)
+        if hit is not None:
+            lines.append(f"{flag} {_override_text(hit, overrides[hit])}: {problem}")
+        else:
+            lines.append(f"{source}: {problem}" if source else problem)
+    return ScenarioError(lines)
 
 
 def parse_override(text: str) -> tuple[str, Any]:

@@ -695,13 +695,83 @@ def _count(x) -> int | None:
     return x if isinstance(x, int) and not isinstance(x, bool) and 0 < x < 2**31 else None
 
 
-def describe(path: str | os.PathLike, max_failures: int = 20) -> str:
-    """What the store holds, as text: each sweep, its design, points, runs ok / error / missing, failures."""
+HEADLINE_METRIC = "seller_cost.total"
+"""The change :func:`describe` and :func:`changes` show per point: the seller's yearly cost."""
+
+
+def _currency_of(spec: dict) -> str:
+    market = (spec.get("scenario") or {}).get("market") if isinstance(spec.get("scenario"), dict) else None
+    cur = market.get("currency") if isinstance(market, dict) else None
+    return cur if isinstance(cur, str) and cur.isalpha() and len(cur) == 3 else "USD"
+
+
+def _num(x) -> float | None:
+    return None if x is None or not math.isfinite(float(x)) else float(x)
+
+
+def _point_changes(con, name: str, sweep_id, metric: str, factors: dict) -> list[dict]:
+    """Each point's paired change of ``metric`` (every policy against the baseline), as stored in
+    ``point_summary`` (:meth:`Store.summarise`, :func:`azsim.stats.paired_columns`): nothing recomputed."""
+    rows = con.execute("SELECT point_id, policy, baseline, delta_n, delta_mean, delta_ci_low, delta_ci_high, "
+                       "delta_pct, delta_baseline_mean, delta_policy_mean FROM point_summary WHERE sweep_id = ? "
+                       "AND metric = ? AND policy <> baseline ORDER BY point_id, policy", [sweep_id, metric]).fetchall()
+    out = []
+    for point, policy, baseline, n, mean, lo, hi, pct, base_mean, pol_mean in rows:
+        out.append({"point_id": int(point), "factors": factors.get(point, {}), "policy": _printable(policy),
+                    "baseline": _printable(baseline), "metric": metric, "n": None if n is None else int(n),
+                    "mean": _num(mean), "ci_low": _num(lo), "ci_high": _num(hi), "pct": _num(pct),
+                    "baseline_mean": _num(base_mean), "policy_mean": _num(pol_mean)})
+    return out
+
+
+def _factor_text(factors: dict) -> str:
+    def value(v) -> str:
+        if isinstance(v, bool):
+            return "true" if v else "false"
+        if isinstance(v, float):
+            return f"{v:.4g}"
+        return _printable(v)
+
+    return ", ".join(f"{_printable(k)}={value(v)}" for k, v in factors.items()) or "(the scenario itself)"
+
+
+def changes(path: str | os.PathLike, metric: str = HEADLINE_METRIC) -> dict:
+    """What the store holds as data (``azsim results STORE --json -``): per sweep its id, design,
+    factors, counts of points and runs, currency, and each point's paired change of ``metric`` with
+    its 95% CI, read from ``point_summary``."""
     with Store(path, read_only=True) as store, _guarded(store.name):
         con = store._c()
         sweeps = con.execute("SELECT sweep_id, created, spec, azsim_version, design FROM sweeps "
                              "ORDER BY created, sweep_id").fetchall()
-        lines = [f"{store.name}: azsim results store, {len(sweeps)} sweep{'s' if len(sweeps) != 1 else ''}"]
+        out = []
+        for sweep_id, created, spec_text, version, design in sweeps:
+            spec = _spec_of(spec_text)
+            factors = {p: parse_factors(store.name, sweep_id, p, t) for p, t in con.execute(
+                "SELECT point_id, factors FROM points WHERE sweep_id = ? ORDER BY point_id", [sweep_id]).fetchall()}
+            [(ok, err)] = con.execute("SELECT count(*) FILTER (status = 'ok'), count(*) FILTER (status = 'error') "
+                                      "FROM runs WHERE sweep_id = ?", [sweep_id]).fetchall()
+            out.append({
+                "sweep_id": _printable(sweep_id),
+                "created": created.isoformat() if isinstance(created, datetime) else None,
+                "azsim_version": _printable(version), "design": _printable(design or spec.get("design") or ""),
+                "points": len(factors), "runs_ok": int(ok), "runs_error": int(err),
+                "currency": _currency_of(spec),
+                "changes": _point_changes(con, store.name, sweep_id, metric, factors),
+            })
+        return {"store": store.name, "metric": metric, "sweeps": out}
+
+
+def describe(path: str | os.PathLike, max_failures: int = 20, max_points: int = 20) -> str:
+    """What the store holds, as text: each sweep, its design, points, runs ok / error / missing, failures,
+    and each point's change in the seller's yearly cost against the baseline with its 95% CI (the first
+    ``max_points`` points; :func:`changes` has them all)."""
+    from .labels import change_phrase, label, plural
+
+    with Store(path, read_only=True) as store, _guarded(store.name):
+        con = store._c()
+        sweeps = con.execute("SELECT sweep_id, created, spec, azsim_version, design FROM sweeps "
+                             "ORDER BY created, sweep_id").fetchall()
+        lines = [f"{store.name}: azsim results store, {plural(len(sweeps), 'sweep')}"]
         for sweep_id, created, spec_text, version, design in sweeps:
             spec = {k: _printable(v) if isinstance(v, str) else v for k, v in _spec_of(spec_text).items()}
             points = con.execute("SELECT point_id, factors FROM points WHERE sweep_id = ? ORDER BY point_id",
@@ -736,6 +806,20 @@ def describe(path: str | os.PathLike, max_failures: int = 20) -> str:
                 lines.append(f"  replications  {reps}" + (f" (at most {cap} per point)" if cap else ""))
             lines.append(f"  runs          {runs}")
             lines.append(f"  summary       {'written' if summarised else 'not written'}")
+            point_factors = {p: parse_factors(store.name, sweep_id, p, t) for p, t in points}
+            found = _point_changes(con, store.name, sweep_id, HEADLINE_METRIC, point_factors)
+            if found:
+                cur = _currency_of(spec)
+                lines.append(f"  {label(HEADLINE_METRIC).lower()} change against {found[0]['baseline']}, "
+                             "a year, per point (mean over replications, 95% CI):")
+                for c in found[:max_points]:
+                    reps_text = "" if c["n"] is None else (
+                        f" [{plural(c['n'], 'replication')}" + ("; no CI]" if c["ci_low"] is None else "]"))
+                    lines.append(f"    point {c['point_id']:<4} {_factor_text(c['factors'])}: {c['policy']} "
+                                 f"{change_phrase(c['mean'], c['ci_low'], c['ci_high'], currency=cur)}{reps_text}")
+                if len(found) > max_points:
+                    lines.append(f"    ... and {len(found) - max_points:,} more (azsim results STORE --json - lists "
+                                 "them all)")
             if err:
                 failures = con.execute("SELECT point_id, replication, error FROM runs WHERE sweep_id = ? "
                                        "AND status = 'error' ORDER BY point_id, replication LIMIT ?",

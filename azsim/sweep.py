@@ -73,8 +73,10 @@ class SweepResult:
     converged: dict[int, bool] = field(default_factory=dict)  # auto only: point -> precision reached
 
     def format(self) -> str:
-        lines = [f"sweep {self.sweep_id}: {self.points} points, {self.runs_done} runs done now, "
-                 f"{self.runs_skipped} already stored, {len(self.failures)} failed"]
+        from .labels import plural
+
+        lines = [f"sweep {self.sweep_id}: {plural(self.points, 'point')}, {plural(self.runs_done, 'run')} done now, "
+                 f"{self.runs_skipped:,} already stored, {len(self.failures):,} failed"]
         if self.converged:
             ok = sum(self.converged.values())
             lines.append(f"replications auto: {ok} of {len(self.converged)} points reached the precision; "
@@ -206,6 +208,7 @@ class SensitivityReport:
     indices: dict  # output -> DataFrame (factor, S1, S1_ci_low, S1_ci_high, ST, ST_ci_low, ST_ci_high)
     tornado: dict  # output -> DataFrame (factor, low, high, centre, swing)
     failures: int = 0
+    currency: str = "USD"  # the scenario's market.currency, for the text
 
     def to_dict(self) -> dict:
         def rows(df):
@@ -221,22 +224,26 @@ class SensitivityReport:
 
     def format(self) -> str:
         what = f"{self.policies[1]} - {self.policies[0]}" if len(self.policies) > 1 else self.policies[0]
-        lines = [f"Sensitivity of the paired change ({what}), {len(self.factors)} factors, Sobol base sample "
-                 f"{self.samples}, {self.runs} runs" + (f", {self.failures} failed" if self.failures else "")]
+        from .labels import label, plural, unit_of, value
+
+        lines = [f"Sensitivity of the paired change ({what}), {plural(len(self.factors), 'factor')}, Sobol base sample "
+                 f"{self.samples}, {plural(self.runs, 'run')}" + (f", {self.failures} failed" if self.failures else "")]
         for o in self.outputs:
             if self.indices[o].attrs.get("constant_output"):
-                lines += ["", f"{o}: the output did not vary over the design (every point gave the same value); "
+                lines += ["", f"{label(o)}: the output did not vary over the design (every point gave the same value); "
                               "no index can be estimated. Use more replications or a longer horizon."]
                 continue
-            lines += ["", f"{o}: Sobol indices (95% bootstrap CI)",
+            lines += ["", f"{label(o)} change: Sobol indices (95% bootstrap CI)",
                       f"{'factor':44}{'S1':>8}{'':>18}{'ST':>8}{'':>18}"]
             for r in self.indices[o].itertuples():
                 lines.append(f"{r.factor:44}{r.S1:8.3f}  [{r.S1_ci_low:6.3f}, {r.S1_ci_high:6.3f}]"
                              f"{r.ST:8.3f}  [{r.ST_ci_low:6.3f}, {r.ST_ci_high:6.3f}]")
-            lines += ["", f"{o}: one at a time (tornado), others at the centre of their ranges",
+            lines += ["", f"{label(o)} change: one at a time (tornado), others at the centre of their ranges",
                       f"{'factor':44}{'at low':>12}{'at high':>12}{'swing':>12}"]
             for r in self.tornado[o].itertuples():
-                lines.append(f"{r.factor:44}{r.low:12,.0f}{r.high:12,.0f}{r.swing:12,.0f}")
+                unit, cur = unit_of(o), self.currency
+                lines.append(f"{r.factor:44}{value(r.low, unit, cur, True):>12}{value(r.high, unit, cur, True):>12}"
+                             f"{value(r.swing, unit, cur):>12}")
         return "\n".join(lines)
 
 
@@ -268,4 +275,5 @@ def run_sensitivity(spec: SweepSpec, store_path, outputs: list[str], executor: s
                 raise ValueError(f"--output {o}: not available at every design point (failed runs or unknown metric)")
             indices[o] = sobol_indices(names, y, seed=spec.seed)
             torn[o] = tornado(names, point_outputs(store, oat_spec.sweep_id, o, policies))
-    return SensitivityReport(names, outputs, policies, spec.samples, runs, indices, torn, failures)
+    return SensitivityReport(names, outputs, policies, spec.samples, runs, indices, torn, failures,
+                             currency=spec.base.market.currency)

@@ -156,3 +156,199 @@ def test_output_piped_into_a_reader_that_stops_early_gives_no_traceback():
                           text=True)
     assert proc.stdout.startswith("Policy versions")
     assert "Traceback" not in proc.stderr and "BrokenPipe" not in proc.stderr
+
+
+# ---- faces that read at a glance (issue 10) --------------------------------------------------------
+import io  # noqa: E402
+import os  # noqa: E402
+import re  # noqa: E402
+import stat  # noqa: E402
+
+from azsim import labels  # noqa: E402
+
+DEFAULT = str(ROOT / "scenarios/default.yaml")
+
+
+class FakeTerminal(io.StringIO):
+    """A stderr that says it is a terminal, as an interactive shell's is."""
+
+    def isatty(self) -> bool:
+        return True
+
+
+def run_main(argv, monkeypatch, stderr=None):
+    """main(argv) with stdout and stderr captured in StringIOs; ``stderr`` may be a FakeTerminal."""
+    out, err = io.StringIO(), stderr if stderr is not None else io.StringIO()
+    monkeypatch.setattr(sys, "stdout", out)
+    monkeypatch.setattr(sys, "stderr", err)
+    rc = main([str(a) for a in argv])
+    monkeypatch.undo()
+    return rc, out.getvalue(), err.getvalue()
+
+
+BAR = re.compile(r"100%\|.*\| (\d+)/(\d+) \[")  # tqdm's bar at its end: 100%|#####| 3/3 [00:01<00:00, ...]
+
+PROGRESS_COMMANDS = {
+    "compare": ["compare", DEFAULT, "-r", "3", *SMALL],
+    "advise": ["advise", DEFAULT, "-r", "2", *SMALL],
+    "sweep": ["sweep", DEFAULT, "--vary", "seller.listing_accuracy=0.5,1", "-r", "1", "--executor", "inline",
+              "--out", "{tmp}/s.duckdb", *SMALL],
+    "sensitivity": ["sensitivity", DEFAULT, "--vary", "seller.listing_accuracy=0.5:1", "--vary",
+                    "policies.new.pdpi_claim_propensity=0.2:1", "--samples", "2", "-r", "1", "--executor", "inline",
+                    *SMALL],
+}
+
+
+@pytest.mark.parametrize("command", sorted(PROGRESS_COMMANDS))
+def test_a_progress_bar_on_a_terminal_only(command, tmp_path, monkeypatch):
+    """On a terminal every long command shows a tqdm bar on stderr that reaches its total; in a pipe or
+    with -q none; stdout is the same either way (the bar never goes to stdout)."""
+    argv = [a.replace("{tmp}", str(tmp_path)) for a in PROGRESS_COMMANDS[command]]
+    rc, out_tty, err = run_main(argv, monkeypatch, FakeTerminal())
+    assert rc == 0, err
+    bars = BAR.findall(err)
+    assert bars and bars[-1][0] == bars[-1][1], err[-500:]
+    if command == "sensitivity":  # one bar over both designs: Sobol 2 x (2 + 2) runs, then 1 + 2 x 2 at a time
+        assert bars[-1] == ("13", "13")
+    assert not BAR.search(out_tty) and "\r" not in out_tty
+    for extra, stream in (([], io.StringIO()), (["-q"], FakeTerminal())):
+        rc, out, err = run_main(argv + extra, monkeypatch, stream)
+        assert rc == 0
+        assert err == "", err  # nothing at all on stderr: no bar, no stray line
+        assert out == out_tty or command == "sweep"  # a rerun sweep resumes: "0 runs done now"
+
+
+def test_json_to_stdout_stays_pure_with_a_bar(monkeypatch):
+    rc, out, err = run_main(["compare", DEFAULT, "-r", "2", "--json", "-", *SMALL], monkeypatch, FakeTerminal())
+    assert rc == 0 and BAR.search(err)
+    assert json.loads(out)["replications"] == 2
+
+
+def test_json_to_stdout_pipes_into_json_tool():
+    """`azsim compare ... --json - | python -m json.tool` works (no progress text in the pipe)."""
+    cmd = (f"{sys.executable} -m azsim.cli compare scenarios/default.yaml -r 1 --set horizon_days=30 --json - "
+           f"| {sys.executable} -m json.tool")
+    proc = subprocess.run(cmd, shell=True, capture_output=True, text=True, cwd=ROOT)
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["replications"] == 1
+
+
+def test_singular_and_plural(tmp_path, monkeypatch):
+    rc, out, _ = run_main(["compare", DEFAULT, "-r", "1", "-q", *SMALL], monkeypatch)
+    assert rc == 0 and "| 1 replication |" in out and "1 replications" not in out
+    rc, out, _ = run_main(["compare", DEFAULT, "-r", "2", "-q", *SMALL], monkeypatch)
+    assert "| 2 replications |" in out
+    rc, out, _ = run_main(["advise", DEFAULT, "-r", "1", "-q", *SMALL], monkeypatch)
+    assert rc == 0 and "| 1 replication |" in out and "1 replications" not in out
+    store = tmp_path / "one.duckdb"
+    rc, out, _ = run_main(["sweep", DEFAULT, "--vary", "seller.listing_accuracy=0.9", "-r", "1", "--executor",
+                           "inline", "-q", "--out", store, *SMALL], monkeypatch)
+    assert rc == 0 and "1 point, 1 run done now" in out, out
+    rc, out, _ = run_main(["results", store], monkeypatch)
+    assert "azsim results store, 1 sweep\n" in out and "[1 replication; no CI]" in out
+    rc, out, err = run_main(["sensitivity", DEFAULT, "--vary", "seller.listing_accuracy=0.5:1", "--samples", "1",
+                            "-r", "1", "--executor", "inline", "-q", *SMALL], monkeypatch)
+    assert rc == 2 and "samples: a Sobol design needs a power of 2, at least 2, got 1" in err  # not a traceback
+    rc, out, _ = run_main(["sensitivity", DEFAULT, "--vary", "seller.listing_accuracy=0.5:1", "--samples", "2",
+                           "-r", "1", "--executor", "inline", "-q", *SMALL], monkeypatch)
+    assert rc == 0 and ", 1 factor," in out and "runs" in out
+
+
+def test_a_set_error_names_set_and_a_file_error_names_the_file(tmp_path, monkeypatch):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("market:\n  orders_per_day: abc\n")
+    rc, _, err = run_main(["validate", DEFAULT, "--set", "market.orders_per_day=abc"], monkeypatch)
+    assert rc == 2
+    assert err.splitlines() == ["error: --set market.orders_per_day=abc: market.orders_per_day: input should be a "
+                                "valid number, unable to parse string as a number (got 'abc')"]
+    rc, _, err = run_main(["validate", bad], monkeypatch)
+    assert rc == 2 and err.splitlines() == [f"error: {bad}: market.orders_per_day: input should be a valid number, "
+                                            "unable to parse string as a number (got 'abc')"]
+    # both at once: each line names its own cause; an override that fixes the file's field is no error
+    rc, _, err = run_main(["compare", bad, "--set", "seller.listing_accuracy=1.5", "--set", "seller.suport=1"],
+                          monkeypatch)
+    assert rc == 2
+    lines = err.splitlines()
+    assert f"error: {bad}: market.orders_per_day: input should be a valid number" in lines[0]
+    assert "error: --set seller.listing_accuracy=1.5: seller.listing_accuracy: input should be less than" in err
+    assert "error: --set seller.suport=1: seller.suport: unknown field; did you mean seller.support?" in err
+    assert len(lines) == 3
+    rc, _, err = run_main(["validate", bad, "--set", "market.orders_per_day=30"], monkeypatch)
+    assert rc == 0, err
+    # a sweep file's scenario with --set on top
+    rc, _, err = run_main(["sweep", ROOT / "scenarios/sweeps/insurance_and_replies.yaml", "--out",
+                           tmp_path / "s.duckdb", "--set", "seller.listing_accuracy=2"], monkeypatch)
+    assert rc == 2 and err.startswith("error: --set seller.listing_accuracy=2: seller.listing_accuracy: ")
+    assert not (tmp_path / "s.duckdb").exists()
+
+
+@pytest.mark.parametrize("mask, mode", [(0o022, 0o644), (0o077, 0o600)])
+def test_output_files_get_the_users_umask(mask, mode, tmp_path, monkeypatch):
+    """--json files (written atomically through a temporary file), a sweep's store and its exports are
+    created with the mode open() would give: 0666 & ~umask."""
+    old = os.umask(mask)
+    try:
+        assert run_main(["compare", DEFAULT, "-r", "1", "-q", "--json", tmp_path / "c.json", *SMALL],
+                        monkeypatch)[0] == 0
+        assert run_main(["sweep", DEFAULT, "--vary", "seller.listing_accuracy=0.9", "-r", "1", "--executor", "inline",
+                         "-q", "--out", tmp_path / "s.duckdb", *SMALL], monkeypatch)[0] == 0
+        assert run_main(["results", tmp_path / "s.duckdb", "--json", tmp_path / "r.json", "--export", "csv", "--dir",
+                         tmp_path / "csv"], monkeypatch)[0] == 0
+    finally:
+        os.umask(old)
+    files = [tmp_path / "c.json", tmp_path / "s.duckdb", tmp_path / "r.json", *sorted((tmp_path / "csv").iterdir())]
+    assert len(files) == 8
+    for f in files:
+        assert stat.S_IMODE(f.stat().st_mode) == mode, f
+    assert stat.S_IMODE((tmp_path / "csv").stat().st_mode) == 0o777 & ~mask
+
+
+def test_results_prints_each_points_change_as_the_store_has_it(tmp_path, monkeypatch):
+    from azsim.results import load
+
+    store = tmp_path / "s.duckdb"
+    assert run_main(["sweep", DEFAULT, "--vary", "seller.listing_accuracy=0.5,1", "--vary",
+                     "policies.new.amazon_pays_threshold=100,1000", "-r", "3", "--executor", "inline", "-q", "--out",
+                     store, *SMALL], monkeypatch)[0] == 0
+    rc, out, _ = run_main(["results", store], monkeypatch)
+    assert rc == 0
+    summary = load(store)["point_summary"]
+    rows = summary[(summary.metric == "seller_cost.total") & (summary.policy == "new")].sort_values("point_id")
+    assert len(rows) == 4
+    lines = [line for line in out.splitlines() if line.strip().startswith("point ")]
+    assert len(lines) == 4
+    for line, r in zip(lines, rows.itertuples(), strict=True):
+        phrase = labels.change_phrase(r.delta_mean, r.delta_ci_low, r.delta_ci_high)
+        assert line.strip().startswith(f"point {r.point_id}") and line.endswith(f"new {phrase} [3 replications]")
+        assert "(95% CI " in phrase
+    assert "policies.new.amazon_pays_threshold=100, seller.listing_accuracy=0.5: new " in lines[0]
+    rc, out, _ = run_main(["results", store, "--json", "-"], monkeypatch)
+    data = json.loads(out)
+    [sweep] = data["sweeps"]
+    assert [c["mean"] for c in sweep["changes"]] == pytest.approx(list(rows.delta_mean), rel=1e-12)
+    assert [c["ci_low"] for c in sweep["changes"]] == pytest.approx(list(rows.delta_ci_low), rel=1e-12)
+    assert sweep["changes"][3]["factors"] == {"seller.listing_accuracy": 1, "policies.new.amazon_pays_threshold": 1000}
+
+
+SNAKE = re.compile(r"\b[a-z0-9]+_[a-z0-9_]+\b")
+
+
+def test_advice_text_reads_in_labels_and_matches_its_json(tmp_path, monkeypatch):
+    path = tmp_path / "a.json"
+    rc, out, _ = run_main(["advise", DEFAULT, "-r", "3", "-q", "--json", path, *SMALL], monkeypatch)
+    assert rc == 0
+    assert not SNAKE.findall(out), SNAKE.findall(out)
+    data = json.loads(path.read_text())
+    assert data["currency"] == "USD" and "practices" in data and "insurance" in data
+    lines = out.splitlines()
+    for practice in data["practices"]:
+        at = lines.index(f"{practice['rank']:>4}  {practice['label']}")
+        under_new = lines[at + 1]
+        assert under_new.strip().startswith("under new")
+        net = practice["net_saving"]["new"]
+        cells = [labels.money(practice["gross_saving"]["new"]["mean"], signed=True),
+                 labels.money(practice["practice_cost"]["new"]["mean"], signed=True),
+                 labels.money(net["mean"], signed=True), labels.ci_text(*net["ci95"])]
+        assert re.search(r"\s+".join(re.escape(c) for c in cells), under_new), (cells, under_new)
+    ins = data["insurance"]["new"]["cost_insured"]
+    assert labels.level_phrase(ins["mean"], *ins["ci95"]) in out
