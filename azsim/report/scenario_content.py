@@ -149,7 +149,7 @@ def scenario_report(scenario: Scenario, comments: dict[str, str], replications: 
         figures[name] = Figure(name, caption, fig)
 
     # ---- the headline (built once, by azsim.headline) ----
-    cells = hl.cells()
+    cells = hl.cells(indent="\u2003\u2003")  # em spaces: HTML keeps them, so "of which" rows stay indented
     head = ["Per year"] + cells[0][1:]
     add_table("headline", f"Headline results per year ({cur}): each policy's mean over "
               f"{L.plural(hl.replications, 'replication')} and the paired change from "
