@@ -1,7 +1,8 @@
 """azsim what-if explorer (Streamlit). Thin: widgets -> azsim API -> charts.
 
 Run with `make app` (from the repository root, so that Streamlit reads `.streamlit/config.toml`:
-127.0.0.1 only, no tracebacks in the browser, uploads up to 1 MB). Every number shown comes from
+127.0.0.1 only, no tracebacks in the browser, uploads up to 50 MB: a scenario file up to 1 MB, a
+report up to 50 MB). Every number shown comes from
 azsim (`compare`, `advise`, `azsim.views`, `azsim.headline`), every label and format from
 `azsim.labels`; this page only arranges widgets and charts.
 
@@ -11,6 +12,11 @@ the baseline): the cards, the charts, the advisor and the sidebar's policy edito
 Nothing a user sends raises a page exception: an upload is read and validated by azsim.scenario
 (the code behind the CLI), and any failure of an upload, a widget setting or a simulation is shown
 as an error box while the last scenario that ran stays on screen with its results.
+
+A seller can calibrate the scenario from their own Seller Central reports (sidebar, "From my Seller
+Central reports"): azsim.calibrate reads them, with the scenario chosen above as the base; the
+calibrated scenario becomes the current one (the tab "My reports" shows what was estimated, with the
+CIs, and offers the calibrated YAML); bad reports show the CLI's messages and keep the last good scenario.
 """
 
 from __future__ import annotations
@@ -31,6 +37,9 @@ from azsim import ScenarioError, compare, scenario_from_dict
 from azsim import labels as L
 from azsim import views as V
 from azsim.advisor import PRACTICES, advise
+from azsim.calibrate import MARKETPLACES, calibrate
+from azsim.calibrate.core import MAX_FILES as MAX_REPORT_FILES
+from azsim.calibrate.core import NOT_FROM_REPORTS
 from azsim.executors import LocalExecutor
 from azsim.policy import policy_versions
 from azsim.scenario import (
@@ -50,6 +59,10 @@ DEFAULT_REPLICATIONS = 8
 DEFAULT_SEED = 20210901
 UPLOAD_LIMIT_MB = max(1, math.ceil(MAX_FILE_BYTES / 2**20))  # server.maxUploadSize in .streamlit/config.toml
 STILL_SHOWING = "Still showing the last good scenario."
+REPORT_LIMIT_MB = 50  # per report file: server.maxUploadSize in .streamlit/config.toml (a year of a 500-orders-a-day
+# seller's orders report is about 30 MB; a gzipped one about a tenth)
+REPORT_TOTAL_FILES = 4  # all the reports of one calibration together: at most 4 times one report's limit
+REPORT_TYPES = ["txt", "tsv", "csv", "json", "xml", "gz"]
 # The page refuses at once what it could not answer in a few minutes on two cores or would run the machine
 # out of memory: azsim.scenario's estimate and check_budget, as the CLI, with the CLI's memory limit and a
 # work limit for a page (the CLI's, 1e10 orders, is hours of simulation).
@@ -100,6 +113,18 @@ def run_advice(scenario_json: str, replications: int, seed: int, progress=None):
     scenario = scenario_from_dict(json.loads(scenario_json))
     return advise(scenario, replications=replications, seed=seed, progress=progress,
                   run=lambda s, replications, seed: run_compare(json.dumps(s.to_dict()), replications, seed))
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def run_calibration(digest: str, marketplace: str, base_json: str, _files: list[tuple[str, bytes]]) -> dict:
+    """azsim.calibrate on uploaded reports (``digest`` names them: the cache key with the marketplace and
+    the base), as plain data: problems, or the scenario, its YAML with the comments, the summary."""
+    base = scenario_from_dict(json.loads(base_json))
+    cal = calibrate(_files, marketplace, base)
+    if cal.problems:
+        return {"problems": list(cal.problems)}
+    return {"problems": [], "scenario": cal.scenario.to_dict(), "yaml": cal.yaml_text(), "summary": cal.to_dict(),
+            "text": cal.summary_text(), "currency": base.market.currency}
 
 
 # ---- messages ---------------------------------------------------------------------------------
@@ -232,7 +257,7 @@ def try_upload(name: str, raw: bytes, reps: int, seed: int) -> dict:
     return data
 
 
-def scenario_source(sb, choice: str) -> tuple[dict, str, str, dict | None]:
+def scenario_upload(sb, choice: str) -> tuple[dict, str, str, dict | None]:
     """The scenario data to start from, the key of its widgets, a label for the page, and the upload
     tried in this run (None if none is new).
 
@@ -260,7 +285,7 @@ def scenario_source(sb, choice: str) -> tuple[dict, str, str, dict | None]:
             except Exception as err:
                 bad[digest] = problems_of(err)
             else:
-                trial = {"name": upload.name, "digest": digest, "data": data}
+                trial = {"kind": "upload", "name": upload.name, "digest": digest, "data": data}
                 return data, f"upload:{digest}", f"uploaded {upload.name}", trial
         error_box(f"Cannot use {plain(upload.name)}:", bad[digest], STILL_SHOWING)
         if good is not None:
@@ -268,35 +293,160 @@ def scenario_source(sb, choice: str) -> tuple[dict, str, str, dict | None]:
     return _load_file(choice), choice, choice, None
 
 
-def sidebar(picker) -> tuple[dict | None, int, int, str, str | None]:
+def report_limit() -> tuple[int, int, int]:
+    """(MB for the reports' uploader, bytes the page accepts per report, bytes of all reports together):
+    REPORT_LIMIT_MB, at most Streamlit's ``server.maxUploadSize`` as the server applies it."""
+    try:
+        server_mb = int(st.get_option("server.maxUploadSize"))
+    except Exception:
+        server_mb = REPORT_LIMIT_MB
+    mb = max(1, min(server_mb, REPORT_LIMIT_MB))
+    return mb, mb * 2**20, REPORT_TOTAL_FILES * mb * 2**20
+
+
+def report_widgets(sb) -> tuple[list, str]:
+    """The reports' uploader and the marketplace, in a form (nothing is read before the button): the files
+    and the marketplace of the last press."""
+    limit_mb, limit_bytes, total_bytes = report_limit()
+    sb.subheader("…or calibrate from my Seller Central reports")
+    with sb.form("reports", border=True):
+        files = st.file_uploader(
+            "My reports", type=REPORT_TYPES, accept_multiple_files=True, max_upload_size=limit_mb, key="report_files",
+            help=f"Any mix of orders (all orders by order date), returns, FBA customer returns, seller feedback, "
+                 f"account health (JSON), sales and traffic (JSON), financial events (JSON), the V1 performance "
+                 f"report (XML), gzipped or not; the type is read from the content. At most "
+                 f"{limit_bytes / 2**20:g} MB a file ({L.plural(limit_bytes, 'byte')}), "
+                 f"{total_bytes / 2**20:g} MB and {MAX_REPORT_FILES} files in all.")
+        market = st.selectbox("Marketplace", list(MARKETPLACES), key="report_marketplace",
+                              help="where the reports come from: their date formats, currency and encodings")
+        st.form_submit_button("Calibrate and compare", type="primary")
+    sb.caption(f"Reports up to {limit_bytes / 2**20:g} MB each, {total_bytes / 2**20:g} MB in all. The scenario "
+               "chosen above is the base: fields no report gives keep its values. Remove the reports and press "
+               "the button to go back to it.")
+    return list(files or []), market
+
+
+def load_reports(files, market: str, base: dict) -> dict:
+    """The calibration of uploaded reports on ``base``: sizes checked before any file is read, then
+    azsim.calibrate (cached). Raises ScenarioError with its problems (the CLI's lines)."""
+    _, limit, most = report_limit()
+    problems = [f"{f.name}: file too large ({f.size:,} bytes; limit {limit:,})" for f in files if f.size > limit]
+    total = sum(f.size for f in files)
+    if total > most:
+        problems.append(f"{L.plural(len(files), 'report')} of {total:,} bytes in all: at most {most:,} bytes at once")
+    if len(files) > MAX_REPORT_FILES:
+        problems.append(f"{len(files)} files: at most {MAX_REPORT_FILES} at once")
+    if problems:
+        raise ScenarioError(problems)
+    raw = [(f.name, f.getvalue()) for f in files]
+    base_json = json.dumps(base)  # keeps the policy order: the first is the baseline
+    digest = _reports_digest(raw, market, base_json)
+    with st.spinner(f"Reading {L.plural(len(raw), 'report')} and estimating…"):
+        cal = run_calibration(digest, market, base_json, raw)
+    if cal["problems"]:
+        raise ScenarioError(cal["problems"])
+    return cal
+
+
+def _reports_digest(raw: list[tuple[str, bytes]], market: str, base_json: str) -> str:
+    h = hashlib.sha256(f"{market}\n{base_json}".encode())
+    for name, data in raw:
+        h.update(f"\n{name}\n{len(data)}\n".encode())
+        h.update(hashlib.sha256(data).digest())
+    return h.hexdigest()[:16]
+
+
+def reports_source(sb, base: tuple[dict, str, str, dict | None]):
+    """The calibrated scenario when reports were given and calibrate (a tried one is simulated first), else
+    ``base`` (the scenario chosen above or uploaded). Returns (data, widget key, label, trials of this run,
+    the calibration on screen or None). Bad reports: an error box with their problems, and the last good
+    calibration (else the base) stays."""
+    data, source, label, trial = base
+    trials = [trial] if trial is not None else []
+    files, market = report_widgets(sb)
+    state = st.session_state
+    if not files:
+        state.pop("good_reports", None)  # back to the base: it is the last good scenario now
+        return data, source, label, trials, None
+    sizes = hashlib.sha256(json.dumps([[f.name, f.size, f.file_id] for f in files] + [market, data],
+                                      sort_keys=True, default=str).encode()).hexdigest()[:16]
+    good = state.get("good_reports")
+    if good is not None and good["key"] == sizes:
+        return good["data"], f"reports:{good['digest']}", good["label"], trials, good["calibration"]
+    bad = state.setdefault("bad_reports", {})
+    if sizes not in bad:
+        try:
+            cal = load_reports(files, market, data)
+            scenario = scenario_from_dict(cal["scenario"], "the calibrated scenario")
+            with st.spinner(f"Simulating {plain(scenario.name)}…"):
+                simulate(run_compare, json.dumps(scenario.to_dict()), state.get("reps", DEFAULT_REPLICATIONS),
+                         state.get("seed", DEFAULT_SEED))
+        except Exception as err:
+            bad[sizes] = problems_of(err)
+        else:
+            digest = hashlib.sha256(cal["yaml"].encode()).hexdigest()[:16]
+            n = len(cal["summary"]["reports"])
+            new = {"kind": "reports", "key": sizes, "digest": digest, "data": cal["scenario"], "calibration": cal,
+                   "label": f"calibrated from {L.plural(n, 'report')}, marketplace {market}: see My reports"}
+            return new["data"], f"reports:{digest}", new["label"], [*trials, new], cal
+    error_box(f"Cannot calibrate from {L.plural(len(files), 'report')}:", [app_terms(p) for p in bad[sizes]],
+              STILL_SHOWING)
+    if good is not None:
+        return good["data"], f"reports:{good['digest']}", good["label"], trials, good["calibration"]
+    return data, source, label, trials, None
+
+
+def app_terms(text: str) -> str:
+    """A calibration message in the page's words: the CLI's --base is the scenario chosen above, --marketplace
+    the Marketplace box, a scenario field its label."""
+    text = (str(text).replace("pass --base", "choose as the Scenario above").replace("--base", "the Scenario above")
+            .replace("pass --marketplace", "choose the Marketplace").replace("--marketplace", "the Marketplace"))
+    for path in L.FIELD_LABELS:  # a scenario field in words, not its dotted name
+        text = text.replace(path, L.field_text(path))
+    return text
+
+
+def scenario_source(sb, choice: str):
+    """The scenario on screen: the chosen file, else an uploaded scenario, else the calibration from uploaded
+    reports on them (see :func:`reports_source`)."""
+    return reports_source(sb, scenario_upload(sb, choice))
+
+
+def sidebar(picker) -> tuple[dict | None, int, int, str, str | None, dict | None]:
     """The sidebar's widgets (and the comparison picker, in the container ``picker``); returns the edited
     scenario (None if the settings are not valid), the replications, the seed, a label naming the
-    scenario's source and the picked policy (compared with the baseline; None with one policy)."""
+    scenario's source, the picked policy (compared with the baseline; None with one policy) and the
+    calibration the scenario comes from (None if not from reports)."""
     sb = st.sidebar
     sb.header("Scenario")
     files = _scenario_files()
     choice = sb.selectbox("Scenario", files, index=files.index("default.yaml") if "default.yaml" in files else 0)
-    edited, label, trial, picked = None, choice, None, None
+    edited, label, trials, picked, calibration = None, choice, [], None, None
     try:
-        base, source, label, trial = scenario_source(sb, choice)
+        base, source, label, trials, calibration = scenario_source(sb, choice)
     except Exception as err:  # a shipped file that no longer loads
         error_box(f"Cannot use {plain(choice)}:", problems_of(err), STILL_SHOWING)
     else:
         try:
             edited, picked = settings(sb, base, source, picker)
         except Exception as err:
-            if trial is not None:  # the upload simulated but cannot be drawn: refuse it, draw the last good one
-                st.session_state["bad_uploads"][trial["digest"]] = problems_of(err)
+            if trials:  # the upload simulated but cannot be drawn: refuse it, draw the last good one
+                last = trials[-1]
+                if last["kind"] == "reports":
+                    st.session_state["bad_reports"][last["key"]] = problems_of(err)
+                else:
+                    st.session_state["bad_uploads"][last["digest"]] = problems_of(err)
                 st.rerun()
             error_box("These settings are not valid:", problems_of(err), STILL_SHOWING)
-    if trial is not None and edited is not None:
-        st.session_state["good_upload"] = trial
+    if edited is not None:
+        for trial in trials:
+            st.session_state["good_reports" if trial["kind"] == "reports" else "good_upload"] = trial
     sb.header("Simulation")
     reps = int(sb.number_input("Replications", min_value=2, max_value=200, value=DEFAULT_REPLICATIONS, step=1,
                                key="reps",
                                help="paired replications; more = narrower confidence intervals, slower"))
     seed = int(sb.number_input("Seed", min_value=0, value=DEFAULT_SEED, step=1, key="seed"))
-    return edited, reps, seed, label, picked
+    return edited, reps, seed, label, picked, calibration
 
 
 def comparison_picker(container, policies: list[str], source: str) -> str | None:
@@ -414,10 +564,12 @@ def settings(sb, base: dict, source: str, picker) -> tuple[dict, str | None]:
 AXIS = {"labelLimit": 0, "titleLimit": 0}  # no label is cut short
 
 
-def md_table(df: pd.DataFrame) -> str:
-    """A table of text cells as Markdown (wraps, never cuts a cell short); every cell shown as plain text."""
+def md_table(df: pd.DataFrame, left=()) -> str:
+    """A table of text cells as Markdown (wraps, never cuts a cell short); every cell shown as plain text. The
+    first column and those named in ``left`` are aligned left, the others right."""
     head = [plain(c) for c in df.columns]
-    lines = ["| " + " | ".join(head) + " |", "|" + "|".join([":---", *["---:"] * (len(head) - 1)]) + "|"]
+    align = [":---" if i == 0 or c in left else "---:" for i, c in enumerate(df.columns)]
+    lines = ["| " + " | ".join(head) + " |", "|" + "|".join(align) + "|"]
     lines += ["| " + " | ".join(plain(v) for v in row) + " |" for row in df.itertuples(index=False)]
     return "\n".join(lines)
 
@@ -645,6 +797,77 @@ def about() -> None:
                         + "\n".join(f"- {src}" for src in v["sources"]))
 
 
+def calibration_table(cal: dict) -> pd.DataFrame:
+    """One row per scenario field the reports set: its label, the base's value, the calibrated one, the 95% CI,
+    n, and the report and dates it comes from (formats from azsim.labels)."""
+    cur = cal["currency"]
+    rows = []
+    for f in cal["summary"]["fields"]:
+        path = f["path"]
+        rows.append({"Field": L.field_text(path), "Before (base)": L.field_value(path, f["old"], cur),
+                     "Calibrated": L.field_value(path, f["value"], cur),
+                     "95% CI": f"{L.field_value(path, f['low'], cur)} to {L.field_value(path, f['high'], cur)}",
+                     "n": f"{f['n']:,}", "From (report, dates)": f"{f['source']}, {f['window']}"})
+    return pd.DataFrame(rows, columns=["Field", "Before (base)", "Calibrated", "95% CI", "n", "From (report, dates)"])
+
+
+def _g(x) -> str:
+    return "n/a" if x is None else f"{x:.4g}"
+
+
+def my_reports(cal: dict | None) -> None:
+    """The tab "My reports": what the calibration on screen estimated, its warnings, what it kept from the base
+    and what no report gives, and the calibrated scenario's YAML; how to calibrate when none is on screen."""
+    st.subheader("Calibrated from your own reports")
+    if cal is None:
+        st.markdown("Instead of guessing your rates, upload your Seller Central reports in the sidebar (**…or "
+                    "calibrate from my Seller Central reports**): all orders, returns, FBA customer returns, seller "
+                    "feedback, account health, sales and traffic, financial events. azsim estimates your order rate, "
+                    "prices, FBA share, tracking, cancellations, returns, A-to-z claims and feedback from them, each "
+                    "with its 95% confidence interval, and compares the policies for *your* shop.")
+        st.caption("No reports at hand? `azsim synth-reports scenarios/default.yaml --out my-reports` writes the "
+                   "reports of a simulated seller to try it with.")
+        return
+    summary = cal["summary"]
+    st.markdown(f"Base scenario **{plain(summary['base'])}**, marketplace **{plain(summary['marketplace'])}**, "
+                f"{L.plural(len(summary['reports']), 'report')} read:")
+    st.markdown(md_table(pd.DataFrame(
+        [{"File": r["file"], "Report": r["title"], "Rows": f"{r['rows']:,}", "Dates": r["window"],
+          "Rows dropped": f"{r['dropped_rows']:,}"} for r in summary["reports"]]), left=("Report", "Dates")))
+    st.markdown("**Scenario fields estimated from your reports**")
+    st.markdown(md_table(calibration_table(cal), left=("From (report, dates)",)))
+    st.caption("Before: the base scenario's value; calibrated: the value now simulated (every card and chart on "
+               "\"This seller\" uses it), with its 95% confidence interval and the number of orders, shipments or "
+               "units it rests on. The results' own intervals do not include this uncertainty: to see how much a "
+               "field matters, set it to the ends of its interval in the sidebar.")
+    if summary["warnings"]:
+        st.warning("**Warnings**\n\n" + "\n".join(f"- {plain(app_terms(w))}" for w in summary["warnings"]))
+    calibrated = scenario_from_dict(cal["scenario"])
+    if summary["kept_from_base"]:
+        kept = []
+        for path in summary["kept_from_base"]:
+            node = calibrated  # a kept field: the base's value
+            for part in path.split("."):
+                node = getattr(node, part)
+            kept.append(f"{L.field_text(path)}: {L.field_value(path, node, cal['currency'])}")
+        st.markdown("**Kept from the base scenario** (your reports did not measure them):\n\n"
+                    + "\n".join(f"- {plain(k)}" for k in kept))
+    st.markdown("**What no report gives** (always the base scenario's):\n\n"
+                + "\n".join(f"- {plain(v[:1].upper() + v[1:])}" for v in NOT_FROM_REPORTS.values()))
+    measured = summary["measured"]
+    if measured:
+        with st.expander(f"Also measured, shown only ({len(measured)}: ODR, late shipments, return reasons, "
+                         "reply times…)"):
+            rows = [{"Measured": m["label"][:1].upper() + m["label"][1:], "Value": _g(m["value"]),
+                     "95% CI": f"{_g(m['low'])} to {_g(m['high'])}", "n": f"{m['n']:,}", "From": m["source"]}
+                    for m in measured]
+            st.markdown(md_table(pd.DataFrame(rows), left=("From",)))
+    st.download_button("Calibrated scenario (YAML)", cal["yaml"], "calibrated.yaml", "application/x-yaml",
+                       key="calibrated_yaml")
+    st.caption("Each estimated field carries its source and CI as a comment: `azsim compare calibrated.yaml` runs "
+               "it, and `azsim report calibrated.yaml` adds a Calibration section to the report.")
+
+
 def _pair_of(result, picked: str | None) -> list[str]:
     """The baseline and the policy compared with it (the picked one when the scenario has it)."""
     pols = result.policies
@@ -728,7 +951,7 @@ def main() -> None:
                "Change the seller in the sidebar; every figure is per year with a 95% confidence interval.")
     head = st.container()  # the line naming the scenario on screen
     picker = st.container()  # the comparison picker, filled while the sidebar reads the scenario
-    scenario, reps, seed, label, picked = sidebar(picker)
+    scenario, reps, seed, label, picked, calibration = sidebar(picker)
     result = None
     if scenario is not None:
         key = json.dumps(scenario)  # keeps the policy order: the first policy is the baseline
@@ -738,12 +961,12 @@ def main() -> None:
         except Exception as err:
             error_box("These settings could not be simulated:", problems_of(err), STILL_SHOWING)
         else:
-            st.session_state["last_run"] = (key, reps, seed, label, picked)
+            st.session_state["last_run"] = (key, reps, seed, label, picked, calibration)
     if result is None:  # the last scenario that ran, from the cache
         last = st.session_state.get("last_run")
         if last is None:
             return
-        key, reps, seed, label, picked = last
+        key, reps, seed, label, picked, calibration = last
         try:
             result = simulate(run_compare, key, reps, seed)
         except Exception as err:
@@ -754,7 +977,7 @@ def main() -> None:
     about_it = ": " + plain(s.description) if s.description else ""
     head.markdown(f"Scenario **{plain(s.name)}** ({plain(label)}){about_it}")
     pair = _pair_of(result, picked)
-    tab1, tab2, tab3 = st.tabs(["This seller", "Two scenarios", "About"])
+    tab1, tab_reports, tab2, tab3 = st.tabs(["This seller", "My reports", "Two scenarios", "About"])
     with tab1:
         try:
             show_headline(result, pair)
@@ -764,6 +987,11 @@ def main() -> None:
             downloads(scenario, result)
         except Exception as err:
             error_box("Cannot draw these results:", problems_of(err))
+    with tab_reports:
+        try:
+            my_reports(calibration)
+        except Exception as err:
+            error_box("Cannot show the calibration:", problems_of(err))
     with tab2:
         compare_two(reps, seed, picked)
     with tab3:

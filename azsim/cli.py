@@ -674,6 +674,7 @@ def cmd_calibrate(args) -> int:
 
 def cmd_synth_reports(args) -> int:
     from .calibrate import synth_reports
+    from .labels import plural
     from .outputs import check_target
     from .scenario import check_budget, estimate
 
@@ -683,7 +684,7 @@ def cmd_synth_reports(args) -> int:
     check_budget(estimate(scenario.with_overrides({"horizon_days": days}), 1), what="the simulation")
     files = synth_reports(scenario, out=args.out, days=days, seed=args.seed)
     for name, text in files.items():
-        print(f"{args.out}/{name}: {text.count(chr(10)):,} lines")
+        print(f"{args.out}/{name}: {plural(text.count(chr(10)), 'line')}")
     return 0
 
 

@@ -21,7 +21,7 @@ __all__ = [
     "Label", "metric", "known", "label", "unit_of", "CATEGORY_LABELS", "PARTY_LABELS", "OUTCOME_LABELS", "KIND_LABELS",
     "REASON_LABELS", "CHANNEL_LABELS", "POLICY_LABELS", "policy_label", "policy_colour", "policy_colours",
     "currency_symbol", "money", "number", "value", "change_phrase", "ci_text", "pct_text", "plural", "humanize",
-    "level_phrase", "field_label",
+    "level_phrase", "field_label", "field_text", "field_value", "FIELD_LABELS",
     "all_labels", "PALETTE",
 ]
 
@@ -145,6 +145,21 @@ CHOICE_LABELS = {
 }
 """The values of a scenario's choice fields (out-of-stock handling, insurance carry and pricing, yes/no), as shown."""
 STAT_LABELS = {"mean": "mean", "median": "median", "p90": "90th percentile", "max": "maximum"}
+FIELD_LABELS: dict[str, tuple[str, str]] = {
+    "market.orders_per_day": ("Orders per day", "orders"),
+    "market.fba_share": ("Orders fulfilled by Amazon (FBA)", "percent"),
+    "market.price.median": ("Median item price", "money"),
+    "market.price.sigma": ("Spread of item prices (log-normal sigma)", "ratio"),
+    "seller.tracking.upload_delay_days": ("Days from order to shipment confirmation (mean)", "days"),
+    "seller.tracking.upload_rate": ("Shipments with valid tracking", "percent"),
+    "incidents.out_of_stock": ("Orders out of stock (cancelled by the seller)", "percent"),
+    "incidents.remorse_return": ("Orders returned by the buyer's choice", "percent"),
+    "buyers.escalate_to_atoz": ("Buyers with a problem who file an A-to-z claim", "percent"),
+    "buyers.chargeback": ("Buyers who file a chargeback", "percent"),
+    "incidents.base_negative_feedback": ("Negative feedback on orders without a problem", "percent"),
+}
+"""Plain labels and units (``orders`` a day, ``percent`` of a fraction, ``money``, ``ratio``, ``days``) of the
+scenario fields a calibration from the seller's reports sets (:func:`field_text`, :func:`field_value`)."""
 
 # ---- metrics -----------------------------------------------------------------------------------------
 _FIXED: dict[str, Label] = {
@@ -428,6 +443,27 @@ def field_label(path: str) -> str:
         return ""
     text = parts[-1] if len(parts) == 1 else f"{', '.join(parts[:-1])}: {parts[-1]}"
     return text[:1].upper() + text[1:]
+
+
+def field_text(path: str) -> str:
+    """A scenario field in plain words: its :data:`FIELD_LABELS` label, else :func:`field_label`."""
+    return FIELD_LABELS[path][0] if path in FIELD_LABELS else field_label(path)
+
+
+def field_value(path: str, x, currency: str = "USD") -> str:
+    """A value of a scenario field as shown: '59.6' orders a day, '96.79%', '$29.93', '0.25 days'."""
+    unit = FIELD_LABELS.get(path, ("", ""))[1]
+    if _missing(x):
+        return "n/a"
+    if unit == "orders":
+        return number(x, 1)
+    if unit == "percent":
+        return number(100 * float(x), 3 if abs(float(x)) < 0.01 else 2) + "%"
+    if unit == "money":
+        return money(x, currency, decimals=2)
+    if unit == "days":
+        return number(x, 2) + " days"
+    return f"{float(x):.4g}"
 
 
 def plural(n, word: str, words: str | None = None) -> str:

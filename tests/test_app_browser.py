@@ -530,3 +530,37 @@ def test_the_advisor_two_scenarios_about_and_a_bad_upload_in_the_browser(server,
     height = driver.execute_script("return document.querySelector('[data-testid=\"stMain\"]').scrollHeight")
     assert height < 2500, height
     _shoot(driver, "about")
+
+
+def test_calibrating_from_uploaded_reports_in_the_browser(server, driver, tmp_path):
+    """Three report files (one gzipped) through the sidebar's "My reports" uploader and its button: the page
+    shows the calibrated scenario (its line, a new seller card) and the tab "My reports" the table of estimated
+    fields; screenshot in test-output/calibration.png."""
+    import gzip
+
+    page = Page(driver, server, tmp_path)
+    reports = REPO / "tests" / "fixtures" / "reports"
+    paths = [tmp_path / "orders_by_date.tsv.gz", reports / "seller_performance_v2.json", reports / "returns_mfn.tsv"]
+    paths[0].write_bytes(gzip.compress((reports / "orders_by_date.tsv").read_bytes()))
+    driver.get(server.url)
+    before = page.idle(lambda d: _headline_text(d) and page.card(), "no seller card appeared")
+    form = '[data-testid="stSidebar"] [data-testid="stForm"]'
+    driver.find_element(page.By.CSS_SELECTOR, f'{form} input[type="file"]').send_keys("\n".join(map(str, paths)))
+    page.idle(lambda d: len(d.find_elements(page.By.CSS_SELECTOR, f'{form} [data-testid="stFileChip"]')) == 3
+              and not d.find_elements(page.By.CSS_SELECTOR, f'{form} [data-testid="stFileChipIconSpinner"]'),
+              "the three reports were not uploaded")
+    page.click_text(f'{form} button', "Calibrate and compare")
+    line = page.idle(lambda d: next((e.text for e in d.find_elements(page.By.XPATH, SCENARIO_LINE)
+                                     if "calibrated from 3 reports" in e.text), False),
+                     "the page did not show the scenario calibrated from the 3 reports", timeout=90)
+    assert line.startswith("Scenario default (calibrated)"), line
+    after = page.card_changes(before, "the seller card did not change to the calibrated scenario")
+    assert after[1] != before[1]
+    assert not driver.find_elements(page.By.CSS_SELECTOR, ERROR_BOX + ", " + EXCEPTION)
+    page.click_text('[role="tab"]', "My reports")
+    table = page.idle(lambda d: next((e.text for e in d.find_elements(page.By.CSS_SELECTOR, TABLE)
+                                      if "Orders per day" in e.text and e.is_displayed()), False),
+                      "no table of estimated fields in the tab My reports")
+    assert "Before (base)" in table and "95% CI" in table and "orders report" in table, table
+    assert "_" not in table, table
+    _shoot(driver, "calibration")

@@ -472,3 +472,48 @@ def test_build_report_is_importable_as_before():
     from azsim.report import STORE_SUFFIXES, build_report, reproduce  # noqa: F401
 
     assert callable(build_report) and ".duckdb" in STORE_SUFFIXES
+
+
+# ---- the calibration section ---------------------------------------------------------------------------------
+def test_a_calibrated_scenario_gets_a_calibration_section_with_the_calibrations_numbers(scenario_file, tmp_path,
+                                                                                         capsys):
+    """`azsim calibrate REPORTS --base tiny.yaml --out cal.yaml` then `azsim report cal.yaml`: the report has a
+    "Calibration" section right after "Scenario and policies" whose table holds each estimated field with the value,
+    95% CI, n and source of the library's Calibration, and names the fields kept from the base."""
+    from azsim.calibrate import calibrate
+
+    reports = ROOT / "tests" / "fixtures" / "reports"
+    files = [str(reports / n) for n in ("orders_by_date.tsv", "seller_performance_v2.json", "returns_mfn.tsv")]
+    cal_yaml, out = tmp_path / "cal.yaml", tmp_path / "rep"
+    assert main(["calibrate", *files, "--base", str(scenario_file), "--out", str(cal_yaml)]) == 0
+    assert main(["report", str(cal_yaml), "--out", str(out), "--format", "html,md", "-r", "2",
+                 "--seed", "5"]) == 0
+    capsys.readouterr()
+    cal = calibrate(files, "US", azsim.load_scenario(scenario_file))
+    assert cal.ok and len(cal.fields()) >= 5 and cal.kept
+
+    html = (out / "report.html").read_text(encoding="utf-8")
+    heads = [htmllib.unescape(h) for h in re.findall(r"<h2>(.*?)</h2>", html)]
+    assert heads[heads.index("Scenario and policies") + 1] == "Calibration"
+    assert "## Calibration" in (out / "report.md").read_text(encoding="utf-8")
+    table = pd.read_csv(out / "tables" / "calibration.csv").set_index("field")
+    assert sorted(table.index) == sorted(e.path for e in cal.fields())
+    for e in cal.fields():
+        row = table.loc[e.path]
+        assert row["value"] == pytest.approx(e.value, rel=1e-5), e.path
+        assert (row["ci95_low"], row["ci95_high"]) == (pytest.approx(e.low, rel=1e-5), pytest.approx(e.high, rel=1e-5))
+        assert row["n"] == e.n and row["source"] == e.source and row["window"] == e.window, e.path
+    section = _text(_section(html, "Calibration"))
+    shown = _rows(_table_html(html, "calibration"))
+    assert shown[0] == ["Field", "Value", "95% CI", "n", "From", "How"]
+    orders = next(e for e in cal.fields() if e.path == "market.orders_per_day")
+    assert ["Orders per day", L.field_value(orders.path, orders.value), L.field_value(orders.path, orders.low)
+            + " to " + L.field_value(orders.path, orders.high), f"{orders.n:,}"] in [r[:4] for r in shown]
+    for path in cal.kept:  # the fields no report gave are named
+        assert f"{L.field_text(path)} ({path})" in section
+    meta = json.loads((out / "metadata.json").read_text(encoding="utf-8"))
+    assert meta["parameter_sources"]["market.orders_per_day"].startswith("estimated from ")  # --reproduce keeps it
+
+
+def test_a_plain_scenario_has_no_calibration_section(report_dir, html):
+    assert "<h2>Calibration</h2>" not in html and not (report_dir / "tables" / "calibration.csv").exists()

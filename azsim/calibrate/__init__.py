@@ -8,8 +8,9 @@ docs/calibration.md lists, field by field, the report and column, the estimator,
 no report gives.
 """
 
-from .core import Calibration, Estimate, calibrate
+from .core import CALIBRATED_FIELDS, Calibration, Estimate, calibrate, parse_comment
 from .formats import MARKETPLACES, ReportProblem
 from .synth import synth_reports
 
-__all__ = ["calibrate", "Calibration", "Estimate", "synth_reports", "MARKETPLACES", "ReportProblem"]
+__all__ = ["calibrate", "Calibration", "Estimate", "synth_reports", "MARKETPLACES", "ReportProblem", "parse_comment",
+           "CALIBRATED_FIELDS"]

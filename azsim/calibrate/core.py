@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -13,13 +14,15 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..labels import plural
 from ..scenario import Scenario, ScenarioError, scenario_from_dict
 from . import estimators as est
 from .estimators import Interval
 from .formats import MARKETPLACE_IDS, Marketplace, ReportProblem, marketplace
 from .reports import Report, parse_report, select_performance
 
-__all__ = ["Estimate", "Calibration", "calibrate", "RETURN_LAG_DAYS", "MAX_FILES"]
+__all__ = ["Estimate", "Calibration", "calibrate", "parse_comment", "CALIBRATED_FIELDS", "RETURN_LAG_DAYS",
+           "MAX_FILES"]
 
 RETURN_LAG_DAYS = 45
 """Orders of the last 45 days before the end of the returns report are left out of the return
@@ -67,6 +70,28 @@ class Estimate:
         d = {k: getattr(self, k) for k in ("key", "label", "path", "old", "value", "low", "high", "n", "source",
                                             "files", "window", "method", "note")}
         return {k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in d.items()}
+
+
+_COMMENT = re.compile(r"^estimated from (?P<source>.+) \((?P<files>[^()]*)\) (?P<window>.+?), n = (?P<n>[\d,]+), "
+                      r"95% CI \[(?P<low>[^,\]]+), (?P<high>[^\]]+)\](?:; (?P<method>.*))?$")
+
+
+def parse_comment(comment: str) -> dict | None:
+    """The parts of an :meth:`Estimate.comment` (a calibrated scenario file's comment on an estimated field):
+    ``{"source", "files" (list), "window", "n", "low", "high", "method"}``; None for any other comment."""
+    m = _COMMENT.match(str(comment).strip())
+    if not m:
+        return None
+
+    def num(text: str) -> float:
+        try:
+            return float(text)
+        except ValueError:  # 'n/a'
+            return math.nan
+
+    return {"source": m["source"], "files": [f for f in m["files"].split(", ") if f], "window": m["window"],
+            "n": int(m["n"].replace(",", "")), "low": num(m["low"]), "high": num(m["high"]),
+            "method": m["method"] or ""}
 
 
 def _num(x: float) -> str:
@@ -125,7 +150,7 @@ class Calibration:
         }
 
     def summary_text(self) -> str:
-        lines = [f"Calibration from {len(self.reports)} report file(s), marketplace {self.marketplace}"
+        lines = [f"Calibration from {plural(len(self.reports), 'report file')}, marketplace {self.marketplace}"
                  + (f", base scenario {self.base.name!r}" if self.base else "")]
         for r in self.reports:
             extra = f", {r.dropped} rows dropped" if r.dropped else ""
@@ -287,7 +312,11 @@ def calibrate(files, marketplace_code: str = "US", base: Scenario | None = None,
         return cal
     if cal.scenario.name == base.name:
         name = (base.name + " (calibrated)")[:100]
-        cal.scenario = cal.scenario.with_overrides({"name": name})
+        # the base's description speaks of the base seller ("60 orders/day"): say what this one is
+        what = (f"Calibrated from {len(cal.reports)} seller report{'s' if len(cal.reports) != 1 else ''} "
+                f"(marketplace {market}) on the base scenario {base.name!r}; fields not estimated keep "
+                "the base's values.")
+        cal.scenario = cal.scenario.with_overrides({"name": name, "description": what})
     cal.kept = [p for p in _CALIBRATED_FIELDS if p not in over]
     return cal
 
@@ -296,6 +325,8 @@ _CALIBRATED_FIELDS = ("market.orders_per_day", "market.fba_share", "market.price
                       "seller.tracking.upload_delay_days", "seller.tracking.upload_rate", "incidents.out_of_stock",
                       "incidents.remorse_return", "buyers.escalate_to_atoz", "buyers.chargeback",
                       "incidents.base_negative_feedback")
+CALIBRATED_FIELDS = _CALIBRATED_FIELDS
+"""Every scenario field a calibration can set; those it did not set are its ``kept`` fields."""
 
 
 def _round(x: float) -> float:

@@ -364,6 +364,13 @@ def scenario_report(scenario: Scenario, comments: dict[str, str], replications: 
         limitations_section(params, pols, change_by_cat, level_by_cat, cur, result.replications),
         sources_section(sources_cited(list(params["source"]) + list(pv["sources"]))),
     ]
+    from .calibration_content import calibration_section  # it reads flatten() from this module
+
+    calibrated = calibration_section(scenario.to_dict(), comments, cur)
+    if calibrated is not None:  # a scenario written by azsim calibrate: after "Scenario and policies"
+        tables[calibrated[1].name] = calibrated[1]
+        at = next(i for i, sec in enumerate(sections) if sec.title == "Scenario and policies") + 1
+        sections.insert(at, calibrated[0])
     appendix = [Section("Appendix: scenario parameters", [], [("table", "scenario_parameters")])]
     info = {"scenario_hash": scenario.hash, "scenario_name": scenario.name, "seed": result.seed,
             "replications": result.replications, "advisor_replications": advice.replications,
