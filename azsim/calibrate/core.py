@@ -153,8 +153,8 @@ class Calibration:
         lines = [f"Calibration from {plural(len(self.reports), 'report file')}, marketplace {self.marketplace}"
                  + (f", base scenario {self.base.name!r}" if self.base else "")]
         for r in self.reports:
-            extra = f", {r.dropped} rows dropped" if r.dropped else ""
-            lines.append(f"  {r.name}: {r.title}, {r.rows:,} rows, {r.window_text()}{extra}")
+            extra = f", {plural(r.dropped, 'row')} dropped" if r.dropped else ""
+            lines.append(f"  {r.name}: {r.title}, {plural(r.rows, 'row')}, {r.window_text()}{extra}")
         if self.problems:
             lines.append("Problems:")
             lines += [f"  {p}" for p in self.problems]
