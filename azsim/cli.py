@@ -622,7 +622,7 @@ def cmd_report(args) -> int:
 
 # ---- calibrate from a seller's reports; synthetic reports from a simulated seller -------------------------
 def _calibrate_parsers(sub) -> None:
-    from .calibrate.formats import MARKETPLACES
+    from .calibrate import MARKET_CODES as MARKETPLACES  # light: no pandas at parser time
 
     ca = sub.add_parser("calibrate", help="estimate a scenario from your Amazon reports (orders, returns, feedback, "
                         "account health, ...)")

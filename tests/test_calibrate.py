@@ -283,3 +283,18 @@ def test_fuzzed_reports_through_the_cli(tmp_path, capsys):
         assert rc in (0, 2)
         assert out.exists() == (rc == 0) == (tmp_path / f"o{i}.json").exists()
         assert rc == 0 or all(ln.startswith("error: ") for ln in err.strip().splitlines())
+
+
+def test_the_cli_lists_marketplaces_without_importing_pandas():
+    """`azsim --help` (and the window in which a Ctrl-C lands before main's handler) must not pay for
+    pandas and scipy: the parser reads the light MARKET_CODES, the same as the parsers' MARKETPLACES."""
+    import subprocess
+    import sys
+
+    from azsim.calibrate import MARKET_CODES
+
+    assert set(MARKET_CODES) == set(MARKETPLACES)
+    code = ("import sys; from azsim.cli import build_parser; build_parser(); "
+            "print(sorted(m for m in ('pandas', 'scipy', 'numpy') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"

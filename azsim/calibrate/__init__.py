@@ -8,9 +8,25 @@ docs/calibration.md lists, field by field, the report and column, the estimator,
 no report gives.
 """
 
-from .core import CALIBRATED_FIELDS, Calibration, Estimate, calibrate, parse_comment
-from .formats import MARKETPLACES, ReportProblem
-from .synth import synth_reports
+from importlib import import_module
 
-__all__ = ["calibrate", "Calibration", "Estimate", "synth_reports", "MARKETPLACES", "ReportProblem", "parse_comment",
-           "CALIBRATED_FIELDS"]
+MARKET_CODES = ("US", "CA", "UK", "DE", "FR", "IT", "ES", "JP", "SE")
+"""The marketplaces ``--marketplace`` takes (the keys of :data:`azsim.calibrate.formats.MARKETPLACES`), here
+so that the CLI can list them without importing pandas and scipy."""
+
+_LAZY = {"calibrate": "core", "Calibration": "core", "Estimate": "core", "parse_comment": "core",
+         "CALIBRATED_FIELDS": "core", "MARKETPLACES": "formats", "ReportProblem": "formats",
+         "synth_reports": "synth"}
+
+
+def __getattr__(name: str):
+    """The package's names, imported on first use: ``azsim --help`` stays fast and interruptible."""
+    if name in _LAZY:
+        value = getattr(import_module(f".{_LAZY[name]}", __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+__all__ = ["calibrate", "Calibration", "Estimate", "synth_reports", "MARKETPLACES", "MARKET_CODES", "ReportProblem",
+           "parse_comment", "CALIBRATED_FIELDS"]
