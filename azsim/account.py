@@ -222,9 +222,10 @@ class Account:
         """Day ``d`` trades (``stop`` is None or narrower than the account): add the placed orders to
         the health counters and the proceeds; returns (orders placed, their sales, quiet negative feedback)."""
         h = self.health
-        n, mfn, sales, fees = int(block.orders[i]), float(block.mfn[i]), float(block.sales[i]), float(block.fees[i])
-        shipped, late, tracked = block.shipped[i], block.late_confirm[i], block.tracked[i]
-        quiet_nf = int(block.quiet_neg_feedback[i])
+        b = block.lists
+        n, mfn, sales, fees = b.orders[i], float(b.mfn[i]), b.sales[i], b.fees[i]
+        shipped, late, tracked = b.shipped[i], b.late_confirm[i], b.tracked[i]
+        quiet_nf = b.quiet_neg_feedback[i]
         if stop is not None:
             p = block.seller_fulfilled if stop == SELLER_FULFILLED else block.restricted_categories
             n -= int(p.orders[i])

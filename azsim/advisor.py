@@ -51,6 +51,7 @@ from .labels import change_phrase, ci_text, field_label, level_phrase, money, pl
 from .practices import PRACTICE_COST_CATEGORIES
 from .scenario import Scenario
 from .stats import mean_ci
+from .world import keeping_worlds
 
 __all__ = [
     "PRACTICES",
@@ -150,6 +151,9 @@ DIRECTION: dict[str, str] = {
 
 Runner = Callable[[Scenario, int, int], object]
 
+WORLDS_MB = 256.0
+"""Worlds kept while the advisor runs (a year of the default seller is about 7 MB a replication)."""
+
 
 def _default_run(scenario: Scenario, replications: int, seed: int):
     from .comparison import compare
@@ -209,7 +213,10 @@ class _Runs:
     def __call__(self, scenario: Scenario):
         key = scenario.hash
         if key not in self.cache:
-            self.cache[key] = self.run(scenario, self.replications, self.seed)
+            # most practices leave the world alone (orders, prices, incidents): their comparisons walk the
+            # worlds the first one generated, kept meanwhile (azsim.world.shared_world)
+            with keeping_worlds(WORLDS_MB):
+                self.cache[key] = self.run(scenario, self.replications, self.seed)
             if self.progress is not None:
                 self.progress(len(self.cache), self.total)
         return self.cache[key]
@@ -262,6 +269,11 @@ def advise(scenario: Scenario, replications: int = 20, seed: int = 20210901, run
     :func:`azsim.comparison.compare`); each distinct scenario is run once. ``progress``, if
     given, is called with (scenarios run, at most this many) after each run.
     """
+    with keeping_worlds(WORLDS_MB):  # the comparisons share the worlds the practices leave alone
+        return _advise(scenario, replications, seed, run, progress)
+
+
+def _advise(scenario: Scenario, replications: int, seed: int, run: Runner | None, progress) -> Advice:
     _check_args(scenario, replications)
     runs = _Runs(run, replications, seed, progress, total=1 + len(PRACTICES) + 2)
     base = runs(scenario)

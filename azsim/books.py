@@ -16,7 +16,7 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from .ledger import AMAZON, BUYER, CAT, FRAUDSTER, HARM, SELLER, STAFF, Ledger
+from .ledger import AMAZON, BUYER, CAT, FRAUDSTER, HARM, SELLER, STAFF, Ledger, LedgerTotals
 from .world import D
 
 if TYPE_CHECKING:  # types only: no import at run time
@@ -75,11 +75,13 @@ class Books:
     cover: Any
     practices: Any
 
-    def __init__(self, scenario: Scenario, policy_name: str) -> None:
+    fast: frozenset = frozenset()  # the engine's fast paths in use (azsim.simulate.FAST_PATHS)
+
+    def __init__(self, scenario: Scenario, policy_name: str, entries: bool = True) -> None:
         self.scenario = scenario
         self.policy_name = policy_name
         self.policy = scenario.policies[policy_name]
-        self.ledger = Ledger()
+        self.ledger = Ledger() if entries else LedgerTotals()  # totals: net cents per party and category only
         self.counts: Counter = Counter()
         self.claims: list[ClaimRecord] = []
         self.resolution: dict[str, list[float]] = {k: [] for k in COMPENSATION_KINDS}

@@ -23,9 +23,9 @@ from . import __version__
 from .labels import all_labels
 from .ledger import CATEGORIES, PARTIES, REPORTED_PARTIES
 from .scenario import Scenario
-from .simulate import RunResult, run_policy
+from .simulate import RunResult, run_policies
 from .stats import PER_YEAR_PREFIXES, SequentialRule, column_stats, fill_missing, missing_is_zero, paired_columns
-from .world import KINDS, World
+from .world import KINDS, World, shared_world
 
 __all__ = ["compare", "Comparison", "summarise_run", "COST_KEYS"]
 
@@ -246,10 +246,15 @@ def write_atomic(path: Path, text: str) -> None:
 def run_replication(scenario: Scenario, seed: int, replication: int, common_random_numbers: bool = True):
     """All policies of one replication; returns (flat metrics per policy, health rows)."""
     out, health = {}, []
-    world = World(scenario, seed, replication)
-    for k, name in enumerate(scenario.policy_names):
-        w = world if (common_random_numbers or k == 0) else World(scenario, seed, replication, variant=k)
-        result = run_policy(scenario, name, seed, replication, world=w)
+    names = scenario.policy_names
+    if common_random_numbers:  # one world for every policy, kept for the next comparison on the same seeds
+        results = run_policies(scenario, names, seed, replication, world=shared_world(scenario, seed, replication),
+                               entries=False)  # the summary reads the ledger's totals only
+    else:
+        results = [run_policies(scenario, [name], seed, replication, entries=False,
+                                world=World(scenario, seed, replication, variant=k) if k else None)[0]
+                   for k, name in enumerate(names)]
+    for name, result in zip(names, results, strict=True):
         out[name] = summarise_run(result, scenario)
         health.extend((replication, name, *row) for row in result.health)
     return out, health

@@ -94,7 +94,10 @@ class Practices:
         fe = s.market.feedback_effect
         self._fe = fe
         self._lag = int(round(s.account_health.feedback_delay_days))
-        self._negative = np.zeros(horizon_days + 1)  # negative feedback left, by day
+        self._negative = [0.0] * (horizon_days + 1)  # negative feedback left, by day (whole numbers)
+        # running sums over the last windows negative_share read: negative[lo:hi], orders[lo:hi]
+        self._neg_lo = self._neg_hi = self._ord_lo = self._ord_hi = 0
+        self._neg_sum = self._ord_sum = 0.0
         self._share_sum = 0.0
         self._loss_sum = 0.0
         self._lost_orders = 0.0
@@ -142,16 +145,51 @@ class Practices:
         day = int(at)
         if 0 <= day < len(self._negative):
             self._negative[day] += n
+            if self._neg_lo <= day < self._neg_hi:  # already inside the running window sum
+                self._neg_sum += n
 
     def negative_share(self, d: int) -> float:
-        """Share of negative ratings among the feedback buyers see at the start of day ``d``."""
+        """Share of negative ratings among the feedback buyers see at the start of day ``d``.
+
+        The window sums are kept as running sums of whole numbers (exactly the sums of the array
+        slices the rule names); a ``d`` earlier than the last one asked recomputes them."""
         fe = self._fe
         lo = max(0, d - fe.window_days)
-        negative = float(self._negative[lo:d].sum())
+        negative = self._window_negative(lo, d)
         if negative <= 0.0:
             return 0.0
-        orders = float(self.books.health.orders[max(0, lo - self._lag):max(0, d - self._lag)].sum())
+        orders = self._window_orders(max(0, lo - self._lag), max(0, d - self._lag))
         return negative / max(negative, fe.feedback_rate * orders)
+
+    def _window_negative(self, lo: int, hi: int) -> float:
+        neg = self._negative
+        if hi == self._neg_hi + 1 and lo == self._neg_lo + 1 and lo <= self._neg_hi:  # the next day (the usual step)
+            total = self._neg_sum + neg[hi - 1] - neg[lo - 1]
+            self._neg_lo, self._neg_hi, self._neg_sum = lo, hi, total
+            return total
+        if lo < self._neg_lo or hi < self._neg_hi or lo >= self._neg_hi:
+            self._neg_lo, self._neg_hi, self._neg_sum = lo, hi, float(sum(neg[lo:hi]))
+            return self._neg_sum
+        total = self._neg_sum
+        for day in range(self._neg_hi, hi):
+            total += neg[day]
+        for day in range(self._neg_lo, lo):
+            total -= neg[day]
+        self._neg_lo, self._neg_hi, self._neg_sum = lo, hi, total
+        return float(total)
+
+    def _window_orders(self, lo: int, hi: int) -> float:
+        orders = self.books.health.orders  # set once per day, on the day itself: final for days < hi
+        if lo < self._ord_lo or hi < self._ord_hi or lo >= self._ord_hi:
+            self._ord_lo, self._ord_hi, self._ord_sum = lo, hi, float(orders[lo:hi].sum())
+            return self._ord_sum
+        total = self._ord_sum
+        for day in range(self._ord_hi, hi):
+            total += orders[day]
+        for day in range(self._ord_lo, lo):
+            total -= orders[day]
+        self._ord_lo, self._ord_hi, self._ord_sum = lo, hi, total
+        return float(total)
 
     def sales_loss(self, share: float) -> float:
         """Share of a day's sales lost at a negative-feedback share ``share``."""
@@ -162,7 +200,8 @@ class Practices:
         """Day ``d`` (day ``i`` of ``block``) takes orders, on every channel but ``stop`` (the
         narrower-than-account scope stopped, if any): book the share of their margin (seller) and
         referral fees (Amazon) that negative feedback costs."""
-        orders, margin, fees = float(block.orders[i]), float(block.margin[i]), float(block.fees[i])
+        b = block.lists
+        orders, margin, fees = float(b.orders[i]), b.margin[i], b.fees[i]
         if stop is not None:  # the stopped channel's orders are not placed (booked by azsim.account)
             part = block.seller_fulfilled if stop == SELLER_FULFILLED else block.restricted_categories
             orders -= float(part.orders[i])

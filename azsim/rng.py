@@ -91,6 +91,6 @@ def uniform_matrix(key: np.uint64, ids: np.ndarray, n_streams: int) -> np.ndarra
     return _hash_uniforms(key, counters)
 
 
-def exponential(u: float, mean: float) -> float:
+def exponential(u: float, mean: float, _log1p=math.log1p) -> float:
     """Inverse-CDF exponential draw with the given mean from a uniform ``u``."""
-    return -mean * math.log1p(-u) if mean > 0 else 0.0
+    return -mean * _log1p(-u) if mean > 0 else 0.0

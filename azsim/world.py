@@ -7,12 +7,17 @@ row of decision uniforms, one per :class:`D` stream, that the flows read instead
 Uneventful orders are never materialised as objects: each block of days keeps per-day counts
 and sums only, so memory grows with incidents, not with orders.
 
-The world is generated lazily in blocks of :data:`BLOCK_DAYS` days and is a pure function of
-(scenario, seed, replication): every policy run regenerates the identical blocks.
+The world is generated lazily in blocks of :data:`BLOCK_DAYS` days (several at a time, see
+:data:`GROUP_ORDERS`) and is a pure function of (:class:`WorldInputs`, seed, replication): the
+policies of a replication walk one world together (:func:`azsim.simulate.run_policies`), and
+comparisons on the same seeds may reuse a kept one (:func:`shared_world`).
 """
 
 from __future__ import annotations
 
+import contextlib
+import threading
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -24,6 +29,11 @@ from .scenario import Scenario
 
 BLOCK_DAYS = 28
 """Days generated at once. Part of the random-number layout: changing it changes results."""
+
+GROUP_ORDERS = 16_384
+"""Blocks are generated several at a time, up to about this many expected orders (at least one
+block), so that numpy's fixed cost per call is shared; the blocks are the same whatever the group
+(not part of the random-number layout), and memory stays that of a few thousand orders."""
 
 KINDS = (
     "lost_in_transit",
@@ -151,6 +161,22 @@ class DayTotals:
 
 
 _TOTAL_FIELDS = ("orders", "sales", "margin", "fees", "shipped", "late_confirm", "tracked", "quiet_neg_feedback")
+_LIST_FIELDS = (*_TOTAL_FIELDS, "mfn")
+
+
+@dataclass(frozen=True)
+class DayLists:
+    """A block's per-day totals as Python lists (values equal to the arrays': ints and floats)."""
+
+    orders: list[int]
+    sales: list[float]
+    margin: list[float]
+    fees: list[float]
+    shipped: list[int]
+    late_confirm: list[int]
+    tracked: list[int]
+    quiet_neg_feedback: list[int]
+    mfn: list[int]
 
 
 @dataclass
@@ -172,6 +198,15 @@ class Block:
     # computes the totals of a part of the orders on first use (they are needed only on restricted days)
     part_totals: Callable[[str], DayTotals] | None = field(default=None, repr=False, compare=False)
     _parts: dict = field(default_factory=dict, repr=False, compare=False)
+    _lists: DayLists | None = field(default=None, repr=False, compare=False)
+    group: Group | None = field(default=None, repr=False, compare=False)  # the blocks generated with it
+
+    @property
+    def lists(self) -> DayLists:
+        """The per-day totals as Python lists (the day loop reads one day at a time; built on first use)."""
+        if self._lists is None:
+            self._lists = DayLists(*(getattr(self, f).tolist() for f in _LIST_FIELDS))
+        return self._lists
 
     @property
     def seller_fulfilled(self) -> DayTotals:
@@ -239,47 +274,196 @@ def referral_fee(paid: np.ndarray, rate: float, minimum: float) -> np.ndarray:
     return np.maximum(paid * rate, minimum)
 
 
+@dataclass(frozen=True)
+class WorldInputs:
+    """Every scenario value the world reads (and nothing else): two scenarios with equal inputs have
+    the same world for a seed and replication, whatever else differs (policies' rules, the seller's
+    support, returns or insurance practice, ...)."""
+
+    horizon_days: int
+    orders_per_day: float
+    q4_peak_multiplier: float
+    start_month: int
+    price_median: float
+    price_sigma: float
+    shipping_charge: float
+    referral_fee_rate: float
+    referral_fee_min: float
+    fba_share: float
+    fba_fee: float
+    shipping_cost: float
+    cogs_share: float
+    upload_rate: float
+    upload_delay_days: float
+    base_negative_feedback: float
+    pdpi_median: float
+    pdpi_sigma: float
+    affected_share: float
+    rates: tuple[float, ...]  # incident rate of each of KINDS
+    slots: tuple[float, ...]  # width of each incident type's slot
+
+    @classmethod
+    def of(cls, scenario: Scenario) -> WorldInputs:
+        m, tr, inc = scenario.market, scenario.seller.tracking, scenario.incidents
+        rates, slots = scenario.incident_rates(), scenario.incident_slots()
+        return cls(
+            scenario.horizon_days, m.orders_per_day, m.q4_peak_multiplier, m.start_month, m.price.median,
+            m.price.sigma, m.shipping_charge, m.referral_fee_rate, m.referral_fee_min, m.fba_share, m.fba_fee,
+            m.shipping_cost, m.cogs_share, tr.upload_rate, tr.upload_delay_days, inc.base_negative_feedback,
+            inc.pdpi_amount.median, inc.pdpi_amount.sigma, scenario.account_health.valid_tracking.affected_share,
+            tuple(float(rates[k]) for k in KINDS), tuple(float(slots[k]) for k in KINDS),
+        )
+
+
+WORLD_CACHE_MB = 64.0
+"""Memory for worlds kept by :func:`shared_world` across comparisons (least recently used go first); a
+caller that runs many comparisons on the same seeds raises it for a while with :func:`keeping_worlds`."""
+_BYTES_PER_KEPT_ORDER = 300.0  # a kept world's blocks, per order of its horizon (measured: about 275)
+_cache: OrderedDict = OrderedDict()  # (inputs, seed, replication) -> World
+_cache_lock = threading.Lock()
+
+
+def shared_world(scenario: Scenario, seed: int, replication: int) -> World:
+    """The world of ``scenario``'s replication ``replication`` of ``seed``, reused across calls.
+
+    Comparisons run one after another on the same seeds (the advisor's practices and insurance
+    answer, a sensitivity analysis's design points) mostly differ in fields the world does not read;
+    they then walk the same kept blocks instead of generating them again. A world is kept when it
+    takes at most a quarter of :data:`WORLD_CACHE_MB`; larger ones are generated as they are walked,
+    as :class:`World` does. Results are the same either way.
+    """
+    key = (WorldInputs.of(scenario), int(seed), int(replication))
+    with _cache_lock:
+        world = _cache.get(key)
+        if world is not None:
+            _cache.move_to_end(key)
+            return world
+    world = World(scenario, seed, replication)
+    size = world.expected_orders * _BYTES_PER_KEPT_ORDER
+    budget = WORLD_CACHE_MB * 2**20
+    if size > budget / 4:
+        return world
+    world.keep_blocks()
+    world._cache_bytes = size
+    with _cache_lock:
+        _cache[key] = world
+    _trim(budget)
+    return world
+
+
+def clear_world_cache() -> None:
+    """Forget every kept world (frees its memory)."""
+    with _cache_lock:
+        _cache.clear()
+
+
+def _trim(budget_bytes: float) -> None:
+    with _cache_lock:
+        total = sum(w._cache_bytes for w in _cache.values())
+        while _cache and total > budget_bytes:
+            _, old = _cache.popitem(last=False)
+            total -= old._cache_bytes
+
+
+@contextlib.contextmanager
+def keeping_worlds(mb: float):
+    """Keep up to ``mb`` MB of worlds while the block runs (e.g. the advisor: every comparison on the same
+    seeds); afterwards the cache shrinks back to :data:`WORLD_CACHE_MB`."""
+    global WORLD_CACHE_MB
+    before = WORLD_CACHE_MB
+    WORLD_CACHE_MB = max(before, float(mb))
+    try:
+        yield
+    finally:
+        WORLD_CACHE_MB = before
+        _trim(before * 2**20)
+
+
 class World:
     """The pre-drawn world of one replication; iterate :meth:`blocks` to walk through it."""
 
-    def __init__(self, scenario: Scenario, seed: int, replication: int, variant: int = 0):
+    def __init__(self, scenario: Scenario, seed: int, replication: int, variant: int = 0,
+                 group_orders: int = GROUP_ORDERS):
         self.scenario = scenario
+        self.inputs = WorldInputs.of(scenario)  # everything the world reads from the scenario
         self.seed = int(seed)
         self.replication = int(replication)
+        self.variant = int(variant)
         self.seq = rng.replication_seed(seed, replication, variant)
         self.key = rng.replication_key(self.seq)
         self.account_key = rng.replication_key(self.seq, account=True)
-        m = scenario.market
-        days = np.arange(scenario.horizon_days)
-        month = ((m.start_month - 1) + (days // (365.25 / 12)).astype(int)) % 12 + 1
-        self.order_rate = np.where(month >= 10, m.orders_per_day * m.q4_peak_multiplier, m.orders_per_day)
-        rates = scenario.incident_rates()
-        slots = scenario.incident_slots()
-        widths = np.array([slots[k] for k in KINDS])
+        w = self.inputs
+        days = np.arange(w.horizon_days)
+        month = ((w.start_month - 1) + (days // (365.25 / 12)).astype(int)) % 12 + 1
+        self.order_rate = np.where(month >= 10, w.orders_per_day * w.q4_peak_multiplier, w.orders_per_day)
+        widths = np.array(w.slots)
         self.slot_end = np.cumsum(widths)
         self.slot_start = self.slot_end - widths
-        self.kind_rate = np.array([rates[k] for k in KINDS])
+        self.kind_rate = np.array(w.rates)
+        per_block = float(self.order_rate.mean()) * BLOCK_DAYS
+        self.group_blocks = max(1, int(group_orders // max(per_block, 1.0)))
+        self.expected_orders = float(self.order_rate.sum())
+        self._kept: list[Block] | None = None  # every block, once generated, when kept (see keep_blocks)
+        self._keep = False
+        self._filling = False
+
+    def keep_blocks(self) -> World:
+        """Keep the blocks once generated, so that later walks reuse them (:func:`shared_world`)."""
+        self._keep = True
+        return self
 
     def blocks(self):
-        """Yield the :class:`Block` of each run of :data:`BLOCK_DAYS` days, in order."""
-        next_id = 0
-        for b, first in enumerate(range(0, self.scenario.horizon_days, BLOCK_DAYS)):
-            block = self._block(b, first, next_id)
-            next_id += int(block.orders.sum())
-            yield block
+        """Yield the :class:`Block` of each run of :data:`BLOCK_DAYS` days, in order.
 
-    def _block(self, b: int, first: int, first_id: int) -> Block:
-        s, m = self.scenario, self.scenario.market
-        last = min(first + BLOCK_DAYS, s.horizon_days)
-        nd = last - first
-        gen = rng.chunk_generator(self.seq, b)
-        counts = gen.poisson(self.order_rate[first:last])
+        Blocks are generated :attr:`group_blocks` at a time (:data:`GROUP_ORDERS`); the blocks are
+        the same whatever the group size (tests/test_world.py)."""
+        if self._kept is not None:
+            yield from self._kept
+            return
+        keep = self._keep and not self._filling  # one walk fills the kept list; others generate their own
+        kept: list[Block] = []
+        if keep:
+            self._filling = True
+        try:
+            next_id = 0
+            n_blocks = -(-self.inputs.horizon_days // BLOCK_DAYS)
+            for b0 in range(0, n_blocks, self.group_blocks):
+                group = self._group(b0, min(self.group_blocks, n_blocks - b0), next_id)
+                next_id += group.n_orders
+                if keep:
+                    kept.extend(group.blocks)
+                yield from group.blocks
+                group.blocks = None  # the caller holds the blocks it still needs
+            if keep:
+                self._kept = kept
+        finally:
+            if keep:
+                self._filling = False
+
+    def _group(self, b0: int, nb: int, first_id: int) -> Group:
+        """Blocks ``b0`` .. ``b0 + nb - 1``, generated together (every per-order draw is a pure function
+        of the order's id; arrival counts and times come from each block's own generator)."""
+        s = m = self.inputs  # never the scenario itself: the world is a function of its inputs (world_key)
+        horizon = s.horizon_days
+        g_first = b0 * BLOCK_DAYS
+        g_last = min((b0 + nb) * BLOCK_DAYS, horizon)
+        gd = g_last - g_first
+        counts_parts, t_parts = [], []
+        for b in range(b0, b0 + nb):
+            first = b * BLOCK_DAYS
+            nd = min(first + BLOCK_DAYS, horizon) - first
+            gen = rng.chunk_generator(self.seq, b)
+            c = gen.poisson(self.order_rate[first:first + nd])
+            local_day = np.repeat(np.arange(nd), c)
+            counts_parts.append(c)
+            t_parts.append(np.sort(local_day + gen.random(int(c.sum()))) + first)  # sorted within each day
+        counts = np.concatenate(counts_parts)  # per day of the group
         n = int(counts.sum())
-        local_day = np.repeat(np.arange(nd), counts)
-        t = np.sort(local_day + gen.random(n)) + first  # sorted within each day; days stay apart
+        gday = np.repeat(np.arange(gd), counts)  # each order's day within the group
+        t = np.concatenate(t_parts)
         ids = np.arange(first_id, first_id + n, dtype=np.uint64)
         key = self.key
-        price = m.price.median * np.exp(m.price.sigma * ndtri(rng.uniforms(key, ids, _S_PRICE)))
+        price = m.price_median * np.exp(m.price_sigma * ndtri(rng.uniforms(key, ids, _S_PRICE)))
         price = np.round(price, 2)
         paid = price + m.shipping_charge
         fee = referral_fee(paid, m.referral_fee_rate, m.referral_fee_min)
@@ -288,9 +472,8 @@ class World:
         else:  # all one channel: no draw needed (the same result as drawing)
             fba = np.full(n, m.fba_share >= 1.0)
         mfn = ~fba
-        tracked = mfn & (rng.uniforms(key, ids, _S_TRACK) < s.seller.tracking.upload_rate)
-        confirm = -s.seller.tracking.upload_delay_days * np.log1p(-rng.uniforms(key, ids, _S_CONFIRM))
-        late = mfn & (confirm > 1.0)
+        tracked = mfn & (rng.uniforms(key, ids, _S_TRACK) < s.upload_rate)
+        confirm = -s.upload_delay_days * np.log1p(-rng.uniforms(key, ids, _S_CONFIRM))
         u_kind = rng.uniforms(key, ids, _S_KIND)
         slot = np.minimum(np.searchsorted(self.slot_end, u_kind, side="right"), len(KINDS) - 1)
         pos = u_kind - self.slot_start[slot]
@@ -298,13 +481,13 @@ class World:
         quiet = kind >= len(KINDS)
         # the same stream as an incident order's feedback, so that an order in the fraud slot that a
         # policy does not attempt is treated exactly like a quiet order (flows/orders.py, start)
-        negfb = quiet & (rng.uniforms(key, ids, D.NEG_FB) < s.incidents.base_negative_feedback)
+        negfb = quiet & (rng.uniforms(key, ids, D.NEG_FB) < s.base_negative_feedback)
         # out-of-stock orders are cancelled or shipped late by the flow, which counts them
         from_stock = mfn & (kind != KIND_INDEX["out_of_stock"])
         late = from_stock & (confirm > 1.0)
         unit_cost = np.where(fba, m.fba_fee, m.shipping_cost)
         margin = paid - fee - price * m.cogs_share - unit_cost
-        hit_share = s.account_health.valid_tracking.affected_share
+        hit_share = s.affected_share
 
         def category_hit(idx: np.ndarray) -> np.ndarray:
             """Orders ``idx`` are seller-fulfilled and in the categories a valid-tracking restriction
@@ -317,64 +500,94 @@ class World:
                 hit = np.zeros(len(hit), dtype=bool)
             return hit
 
-        def totals(part: np.ndarray | None) -> DayTotals:
-            """Per-day totals of the orders in ``part`` (None: all orders)."""
+        def totals(lo: int, hi: int, off: int, nd: int, part: np.ndarray | None) -> DayTotals:
+            """Per-day totals of the orders ``lo:hi`` (a block: its days ``off`` .. ``off + nd - 1`` of the
+            group) in ``part`` (a mask over them; None: all of them)."""
             if part is not None and not part.any():
                 zero = np.zeros(nd)
                 return DayTotals(*(zero for _ in _TOTAL_FIELDS))
-            day = local_day if part is None else local_day[part]
+            day = gday[lo:hi] - off
+            if part is not None:
+                day = day[part]
+
+            def sub(x: np.ndarray) -> np.ndarray:
+                x = x[lo:hi]
+                return x if part is None else x[part]
 
             def count(mask: np.ndarray) -> np.ndarray:
-                return np.bincount(day[mask], minlength=nd)
+                return np.bincount(day[sub(mask)], minlength=nd)
 
             def total(x: np.ndarray) -> np.ndarray:
-                return np.bincount(day, weights=x if part is None else x[part], minlength=nd)
-
-            def sub(mask: np.ndarray) -> np.ndarray:
-                return mask if part is None else mask[part]
+                return np.bincount(day, weights=sub(x), minlength=nd)
 
             return DayTotals(
-                orders=counts if part is None else np.bincount(day, minlength=nd),
+                orders=counts[off:off + nd] if part is None else np.bincount(day, minlength=nd),
                 sales=total(paid), margin=total(margin), fees=total(fee),
-                shipped=count(sub(from_stock)), late_confirm=count(sub(late)),
-                tracked=count(sub(tracked & from_stock)), quiet_neg_feedback=count(sub(negfb)),
+                shipped=count(from_stock), late_confirm=count(late),
+                tracked=count(tracked & from_stock), quiet_neg_feedback=count(negfb),
             )
 
-        whole = totals(None)
+        def part_totals(lo: int, hi: int, off: int, nd: int, whole: DayTotals):
+            def part(name: str) -> DayTotals:
+                if name == "seller_fulfilled":
+                    return whole if not fba[lo:hi].any() else totals(lo, hi, off, nd, mfn[lo:hi])
+                return totals(lo, hi, off, nd, category_hit(np.arange(lo, hi)))
+            return part
 
-        def part_totals(name: str) -> DayTotals:
-            if name == "seller_fulfilled":
-                return whole if not fba.any() else totals(mfn)
-            return totals(category_hit(np.arange(n)))
-
-        block = Block(
-            first_day=first,
-            orders=counts,
-            sales=whole.sales,
-            margin=whole.margin,
-            fees=whole.fees,
-            mfn=np.bincount(local_day[mfn], minlength=nd),
-            shipped=whole.shipped,
-            late_confirm=whole.late_confirm,
-            tracked=whole.tracked,
-            quiet_neg_feedback=whole.quiet_neg_feedback,
-            incidents=[[] for _ in range(nd)],
-            remorse=None,  # set below
-            part_totals=part_totals,
-        )
+        # the group's incident orders: day numbers within the group, so o.day = g_first + day is absolute
         sel = np.flatnonzero(~quiet)
         u = rng.uniform_matrix(key, ids[sel], D.N)
-        pd = s.incidents.pdpi_amount
-        amount = np.round(pd.median * np.exp(pd.sigma * ndtri(u[:, D.AMOUNT])), 2)
+        amount = np.round(s.pdpi_median * np.exp(s.pdpi_sigma * ndtri(u[:, D.AMOUNT])), 2)
         is_harm = (kind[sel] == KIND_INDEX["product_safety"]) | (kind[sel] == KIND_INDEX["fraud_claim"])
         incident = OrderArrays(
-            first, ids[sel], t[sel], local_day[sel], kind[sel], price[sel], np.round(paid[sel], 2),
+            g_first, ids[sel], t[sel], gday[sel], kind[sel], price[sel], np.round(paid[sel], 2),
             np.round(fee[sel], 2), fba[sel], tracked[sel], confirm[sel], np.where(is_harm, amount, 0.0), pos[sel], u,
             category_hit(sel),
         )
-        remorse = incident.kind == KIND_INDEX["remorse_return"]
-        block.remorse = incident.select(remorse)
-        per = block.incidents
-        for o in incident.select(~remorse).orders():
-            per[o.day - first].append(o)
-        return block
+        is_remorse = incident.kind == KIND_INDEX["remorse_return"]
+        remorse = incident.select(is_remorse)
+        group = Group(g_first, gd, n, remorse, [])
+        order_lo = np.concatenate(([0], np.cumsum([int(c.sum()) for c in counts_parts]))).tolist()
+        remorse_lo = np.searchsorted(remorse.day, np.arange(0, gd + BLOCK_DAYS, BLOCK_DAYS)).tolist()
+        mfn_days = np.bincount(gday[mfn], minlength=gd)
+        for k in range(nb):
+            off = k * BLOCK_DAYS
+            nd = min(off + BLOCK_DAYS, gd) - off
+            lo, hi = order_lo[k], order_lo[k + 1]
+            whole = totals(lo, hi, off, nd, None)
+            r0, r1 = remorse_lo[k], remorse_lo[k + 1]
+            block_remorse = OrderArrays(g_first + off, *(
+                (remorse.day[r0:r1] - off) if f == "day" else getattr(remorse, f)[r0:r1] for f in _ARRAY_FIELDS))
+            group.blocks.append(Block(
+                first_day=g_first + off,
+                orders=whole.orders,
+                sales=whole.sales,
+                margin=whole.margin,
+                fees=whole.fees,
+                mfn=mfn_days[off:off + nd],
+                shipped=whole.shipped,
+                late_confirm=whole.late_confirm,
+                tracked=whole.tracked,
+                quiet_neg_feedback=whole.quiet_neg_feedback,
+                incidents=[[] for _ in range(nd)],
+                remorse=block_remorse,
+                part_totals=part_totals(lo, hi, off, nd, whole),
+                group=group,
+            ))
+        others = incident.select(~is_remorse)
+        day_lists = [day for block in group.blocks for day in block.incidents]  # by day of the group
+        for o, day in zip(others.orders(), others.day.tolist(), strict=True):
+            day_lists[day].append(o)
+        return group
+
+
+@dataclass
+class Group:
+    """Blocks generated together (:meth:`World.blocks`): the vectorised remorse returns of a run are
+    computed once per group (:class:`azsim.flows.returns.RemorseBatch`)."""
+
+    first_day: int
+    n_days: int
+    n_orders: int
+    remorse: OrderArrays  # the group's buyer-remorse returns; ``day`` counts from ``first_day``
+    blocks: list[Block] | None

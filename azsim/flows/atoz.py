@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING
 from ..ledger import AMAZON, BUYER, CARRIER, CAT, FRAUDSTER, GOODS, SELLER
 from ..rng import exponential
 from ..world import D
-from .returns import refund_deadline
+from .returns import refund_deadline_scalar
 
 if TYPE_CHECKING:
     from ..books import Books  # the bookkeeping interface; flows never import the engine
@@ -219,7 +219,7 @@ def _ship_back(run: Books, o, authorised_at: float, incident_at: float, seller_f
     m = s.market
     arrives = authorised_at + exponential(u[D.TRANSIT], s.buyers.return_transit_days)
     delay = 0.0 if o.fba else exponential(u[D.REFUND_DELAY], s.seller.returns.refund_delay_days)
-    deadline = refund_deadline(arrives, p.refund_deadline_business_days, m.start_weekday)
+    deadline = refund_deadline_scalar(arrives, p.refund_deadline_business_days, m.start_weekday)
     late = arrives + delay > deadline
     refund_at = deadline if late else arrives + delay  # past the deadline Amazon refunds, seller pays
     amount = o.paid if seller_fault else o.price

@@ -8,18 +8,18 @@ pre-drawn uniforms, computed in one step with future-dated ledger entries.
 
 from __future__ import annotations
 
-import math
 from typing import TYPE_CHECKING
 
 from ..ledger import AMAZON, BUYER, CAT, FORGONE, FRAUDSTER, SELLER
 from ..rng import exponential
-from ..world import DELIVERY_PROBLEMS, D
+from ..world import DELIVERY_PROBLEMS, KINDS, D
 from . import atoz, pdpi
 
 if TYPE_CHECKING:
     from ..books import Books  # the bookkeeping interface; flows never import the engine
 
 _REFUND = CAT["refund"]
+_INCIDENT_COUNT = {k: "incidents." + k for k in KINDS}
 _LOST_CANCELLED = CAT["lost_profit_cancelled"]
 _LOST_FEES = CAT["lost_referral_fees"]
 
@@ -38,7 +38,7 @@ def start(run: Books, o) -> None:
         return
     if kind == "out_of_stock" and o.fba:
         return  # Amazon holds FBA stock: no out-of-stock sale
-    run.count("incidents." + kind)
+    run.counts[_INCIDENT_COUNT[kind]] += 1
     if o.fba and kind in DELIVERY_PROBLEMS:
         _amazon_delivery_problem(run, o)
     else:
@@ -49,22 +49,9 @@ def _edd(run: Books, o) -> float:
     return o.t + run.scenario.market.delivery_days
 
 
-def _message(run: Books, o, at: float, then):
-    """SimPy process: a buyer message reaches the desk at ``at``; ``then(msg_at, reply_at)``."""
-    env = run.env
-    yield env.timeout(at - env.now)
-    run.count("messages")
-    reply = math.inf
-    if o.u[D.REPLY] < run.scenario.seller.messages.reply_rate:
-        # the desk's minutes are paid in its rostered hours (support_wages, azsim/practices.py)
-        yield from run.desk.answer(o.u[D.HANDLE])
-        reply = env.now
-        run.replied(at, reply)
-    then(at, reply)
-
-
 def _send_message(run: Books, o, at: float, then) -> None:
-    run.env.process(_message(run, o, at, then))
+    """A buyer message reaches the desk at ``at``; ``then(msg_at, reply_at)`` (see :mod:`azsim.flows.desk`)."""
+    run.desk.send(run, o, at, then)
 
 
 def _slow(run: Books, msg: float, reply: float) -> float:
@@ -122,7 +109,9 @@ def late_delivery(run: Books, o, extra_days: float | None = None) -> None:
         extra_days = exponential(o.u[D.LATE_DAYS], run.scenario.incidents.late_delivery_mean_days)
     arrives = edd + extra_days
     eligible = edd + p.claim_eligible_after_edd_days
-    protected = o.tracked and o.confirm <= 1.0 and o.u[D.BUY_SHIPPING] < run.scenario.seller.tracking.buy_shipping_share
+
+    def protected() -> bool:  # Buy Shipping protection (read only on the claim path)
+        return o.tracked and o.confirm <= 1.0 and o.u[D.BUY_SHIPPING] < run.scenario.seller.tracking.buy_shipping_share
 
     if o.u[D.LATE_QUESTION] < b.late_question_rate:
         def after(msg: float, reply: float) -> None:
@@ -134,15 +123,15 @@ def late_delivery(run: Books, o, extra_days: float | None = None) -> None:
             unanswered_rule = (not answered) and p.auto_grant_unanswered_message
             auto = unanswered_rule or not o.tracked
             start = max(eligible, deadline) if unanswered_rule else eligible
-            atoz.unresolved(run, o, "item_not_received", start, edd, auto=auto, protected=protected, arrives=arrives,
-                            feedback_factor=_slow(run, msg, reply))
+            atoz.unresolved(run, o, "item_not_received", start, edd, auto=auto, protected=protected(),
+                            arrives=arrives, feedback_factor=_slow(run, msg, reply))
 
         _send_message(run, o, edd + exponential(o.u[D.CONTACT_DELAY], b.contact_delay_days), after)
         return
     if arrives <= eligible:
         run.feedback(arrives, o, b.negative_feedback.resolved)
         return
-    atoz.unresolved(run, o, "item_not_received", eligible, edd, auto=not o.tracked, protected=protected,
+    atoz.unresolved(run, o, "item_not_received", eligible, edd, auto=not o.tracked, protected=protected(),
                     arrives=arrives)
 
 
@@ -217,11 +206,16 @@ def remorse_return(run: Books, o) -> None:
 def routine_question(run: Books, o) -> None:
     """A pre- or post-sale question: desk load, and negative feedback if answered slowly."""
     b = run.scenario.buyers
+    chance = run.scenario.incidents.base_negative_feedback
 
     def after(msg: float, reply: float) -> None:
-        run.feedback(min(reply, msg + 2.0), o, run.scenario.incidents.base_negative_feedback * _slow(run, msg, reply))
+        run.feedback(min(reply, msg + 2.0), o, chance * _slow(run, msg, reply))
 
-    _send_message(run, o, o.t + exponential(o.u[D.CONTACT_DELAY], b.contact_delay_days), after)
+    # a buyer whose feedback uniform is above the chance even after a slow reply leaves none: the reply
+    # then leads to nothing the desk must come back for (the queue desk books no event for it; the
+    # reference desk calls `after` anyway, which books nothing)
+    quiet = "desk" in run.fast and o.u[D.NEG_FB] >= chance * max(1.0, b.negative_feedback.slow_reply_factor)
+    _send_message(run, o, o.t + exponential(o.u[D.CONTACT_DELAY], b.contact_delay_days), None if quiet else after)
 
 
 def product_safety(run: Books, o) -> None:

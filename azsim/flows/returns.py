@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ..ledger import AMAZON, BUYER, CARRIER, CAT, FRAUDSTER, GOODS, HARM, SELLER, STAFF
+from ..ledger import AMAZON, BUYER, CARRIER, CAT, FRAUDSTER, GOODS, HARM, SELLER, STAFF, Ledger, LedgerTotals
 from ..world import D, OrderArrays
 
 if TYPE_CHECKING:
@@ -54,7 +54,7 @@ def refund_deadline(arrives, business_days: float, start_weekday: int):
     same arithmetic as on floats, so the scalar and vectorised flows agree exactly.
     """
     if not np.ndim(arrives):
-        return _refund_deadline_scalar(float(arrives), business_days, start_weekday)
+        return refund_deadline_scalar(float(arrives), business_days, start_weekday)
     start = np.floor(arrives) + 1.0  # midnight that ends the arrival day
     whole = math.floor(business_days)
     frac = business_days - whole
@@ -71,7 +71,7 @@ def refund_deadline(arrives, business_days: float, start_weekday: int):
     return due if np.ndim(due) else float(due)
 
 
-def _refund_deadline_scalar(arrives: float, business_days: float, start_weekday: int) -> float:
+def refund_deadline_scalar(arrives: float, business_days: float, start_weekday: int) -> float:
     """:func:`refund_deadline` for one float, in plain Python (every step is on whole numbers, so
     the result is bit-identical to the numpy path; tests/test_practices.py checks it)."""
     start = math.floor(arrives) + 1.0
@@ -127,9 +127,11 @@ class RemorseBatch:
         if claim_path.any():
             for o in a.select(claim_path).orders():
                 self.scalar[o.day - a.first_day].append(o)
-        keep = ~claim_path
-        a, u, requested, authorised, arrives = a.select(keep), u[keep], requested[keep], authorised[keep], arrives[keep]
-        delay, deadline, late = delay[keep], deadline[keep], late[keep]
+        if claim_path.any():
+            a = a.select(~claim_path)
+            requested, authorised, arrives = requested[~claim_path], authorised[~claim_path], arrives[~claim_path]
+            delay, deadline, late = delay[~claim_path], deadline[~claim_path], late[~claim_path]
+        u = a.u
         n = len(a)
         fraud = u[:, D.RETURN_FRAUD] < s.incidents.return_fraud_share
         claimant = np.where(fraud, FRAUDSTER, BUYER)
@@ -138,63 +140,107 @@ class RemorseBatch:
         credit = np.where(paid_pos, a.fee * np.minimum(1.0, a.price / np.where(paid_pos, a.paid, 1.0)), 0.0)
         admin = np.minimum(5.0, 0.2 * credit)
         wage = r.handling_minutes * s.seller.support.wage_per_hour / 60.0
-        zeros = np.zeros(n)
+        kept = ~fraud
 
-        # one row of columns per entry kind: (t, payer, payee, category, amount, condition)
-        kinds = (
-            (requested, BUYER, HARM, CAT["harm"], a.price, ~fraud),
-            (refund_at, SELLER, claimant, CAT["refund"], a.price, None),
-            (refund_at, AMAZON, SELLER, CAT["referral_credit"], credit, None),
-            (refund_at, SELLER, AMAZON, CAT["refund_admin_fee"], admin, None),
-            (arrives, claimant, CARRIER, CAT["return_shipping"], zeros + m.return_shipping_cost, None),
-            (arrives, GOODS, SELLER, CAT["recovered_goods"],
-             a.price * m.cogs_share * s.incidents.resale_share.remorse, ~fraud),
-            (arrives, SELLER, STAFF, CAT["staff_time"], zeros + wage, ~a.fba),
+        # one row per entry kind: time, amount, condition, payer, payee, category (the payer or payee
+        # ``claimant`` is the buyer or, for a fraudulent return, the fraudster)
+        rows = (
+            (requested, a.price, kept, BUYER, HARM, CAT["harm"]),
+            (refund_at, a.price, None, SELLER, claimant, CAT["refund"]),
+            (refund_at, credit, None, AMAZON, SELLER, CAT["referral_credit"]),
+            (refund_at, admin, None, SELLER, AMAZON, CAT["refund_admin_fee"]),
+            (arrives, m.return_shipping_cost, None, claimant, CARRIER, CAT["return_shipping"]),
+            (arrives, a.price * m.cogs_share * s.incidents.resale_share.remorse, kept, GOODS, SELLER,
+             CAT["recovered_goods"]),
+            (arrives, wage, ~a.fba, SELLER, STAFF, CAT["staff_time"]),
         )
-        cols = {k: [] for k in ("day", "t", "order", "payer", "payee", "category", "cents")}
-        for t, payer, payee, cat, amount, cond in kinds:
-            cents = np.round(amount * 100).astype(np.int64)
-            ok = cents != 0 if cond is None else (cents != 0) & cond
-            cols["day"].append(a.day[ok])
-            cols["t"].append(t[ok])
-            cols["order"].append(a.id[ok].astype(np.int64))
-            cols["payer"].append(np.broadcast_to(payer, n)[ok])
-            cols["payee"].append(np.broadcast_to(payee, n)[ok])
-            cols["category"].append(np.full(int(ok.sum()), cat))
-            cols["cents"].append(cents[ok])
-        flat = {k: np.concatenate(v) if v else np.zeros(0) for k, v in cols.items()}
-        order = np.argsort(flat["day"], kind="stable")
-        self.entries = {k: v[order] for k, v in flat.items()}
-        self.entry_start = np.searchsorted(self.entries["day"], np.arange(n_days + 1))
+        k = len(rows)
+        times = np.empty((k, n))
+        amounts = np.empty((k, n))
+        ok = np.ones((k, n), dtype=bool)
+        keys = np.empty((k, n), dtype=np.int64)
+        order_key = Ledger.keys(a.id.astype(np.int64), 0, 0, 0)
+        for j, (t, amount, cond, payer, payee, cat) in enumerate(rows):
+            times[j] = t
+            amounts[j] = amount
+            if cond is not None:
+                ok[j] = cond
+            keys[j] = order_key | Ledger.keys(-1, payer, payee, cat)
+        cents = np.round(amounts * 100).astype(np.int64)
+        ok &= cents != 0
+        # kind by kind, then by day (stable): the order in which the scalar flow would book them per day
+        ok = ok.ravel()
+        day = np.broadcast_to(a.day, (k, n)).ravel()[ok]
+        by_day = np.argsort(day, kind="stable")
+        # the ledger's own columns in day order, packed once per block: apply() appends a day's slice
+        self._packed = Ledger.pack(times.ravel()[ok][by_day], keys.ravel()[ok][by_day], cents.ravel()[ok][by_day])
+        self._start = np.searchsorted(day[by_day], np.arange(n_days + 1)).tolist()
+        # a ledger of totals takes every day's entries now, and gives back those of days not traded (skip):
+        # the same sums, without a step per day
+        self._upfront = isinstance(run.ledger, LedgerTotals)
+        if self._upfront:
+            run.ledger.extend_packed(self._packed, 0, self._start[-1])
 
         day_count = np.bincount
         self.returns = day_count(a.day, minlength=n_days)
         self.fraud = day_count(a.day[fraud], minlength=n_days)
         self.late_refunds = day_count(a.day[late], minlength=n_days)
+        self._returns, self._fraud, self._late = self.returns.tolist(), self.fraud.tolist(), self.late_refunds.tolist()
         slow = np.where(authorised - requested > window, s.buyers.negative_feedback.slow_reply_factor, 1.0)
         nf = u[:, D.NEG_FB] < s.incidents.base_negative_feedback * slow
         self.nf_day = a.day[nf]
         self.nf_at = authorised[nf]
         self.nf_order = a.id[nf]
+        self._nf: dict[int, list[tuple[float, int]]] = {}  # local day -> [(feedback time, order id)]
+        delay = s.account_health.feedback_delay_days
+        for day, at, oid in zip(self.nf_day.tolist(), self.nf_at.tolist(), self.nf_order.tolist(), strict=True):
+            self._nf.setdefault(day, []).append((at + delay, oid))
+
+    def skip(self, run: Books, local_day: int) -> None:
+        """The day loop does not apply ``local_day`` (its orders were not placed, or were placed one
+        at a time): its entries are not booked."""
+        if self._upfront:
+            run.ledger.extend_packed(self._packed, self._start[local_day], self._start[local_day + 1], sign=-1)
+
+    def day_view(self, offset: int) -> _DayView:
+        """This batch seen from a block that starts ``offset`` days into it (``apply`` and ``scalar``
+        by the block's own day numbers)."""
+        return self if offset == 0 else _DayView(self, offset)
 
     def apply(self, run: Books, local_day: int, day: int) -> None:
         """Book the entries, counts and defects of the returns ordered on ``local_day``."""
-        lo, hi = self.entry_start[local_day], self.entry_start[local_day + 1]
-        e = self.entries
-        if hi > lo:
-            run.ledger.extend(e["t"][lo:hi], e["order"][lo:hi], e["payer"][lo:hi], e["payee"][lo:hi],
-                              e["category"][lo:hi], e["cents"][lo:hi])
-        n = int(self.returns[local_day])
+        lo, hi = self._start[local_day], self._start[local_day + 1]
+        if hi > lo and not self._upfront:
+            run.ledger.extend_packed(self._packed, lo, hi)
+        n = self._returns[local_day]
         counts = run.counts
         counts["incidents.remorse_return"] += n
         counts["returns"] += n
-        if self.fraud[local_day]:
-            counts["return_fraud"] += int(self.fraud[local_day])
-        if self.late_refunds[local_day]:
-            counts["refunds_by_amazon_late"] += int(self.late_refunds[local_day])
-        for j in np.flatnonzero(self.nf_day == local_day):
-            counts["negative_feedback"] += 1
-            at = float(self.nf_at[j]) + run.scenario.account_health.feedback_delay_days
-            run.practices.feedback_left(at)
-            if run.health.add_defect(at, int(self.nf_order[j]), day):
-                counts["odr_defects"] += 1
+        if self._fraud[local_day]:
+            counts["return_fraud"] += self._fraud[local_day]
+        if self._late[local_day]:
+            counts["refunds_by_amazon_late"] += self._late[local_day]
+        nf = self._nf.get(local_day)
+        if nf:
+            feedback_left, add_defect = run.practices.feedback_left, run.health.add_defect
+            for at, oid in nf:
+                counts["negative_feedback"] += 1
+                feedback_left(at)
+                if add_defect(at, oid, day):
+                    counts["odr_defects"] += 1
+
+
+class _DayView:
+    """A :class:`RemorseBatch` indexed by the days of one of its blocks."""
+
+    __slots__ = ("batch", "offset", "scalar")
+
+    def __init__(self, batch: RemorseBatch, offset: int):
+        self.batch, self.offset = batch, offset
+        self.scalar = batch.scalar[offset:]
+
+    def apply(self, run: Books, local_day: int, day: int) -> None:
+        self.batch.apply(run, self.offset + local_day, day)
+
+    def skip(self, run: Books, local_day: int) -> None:
+        self.batch.skip(run, self.offset + local_day)
