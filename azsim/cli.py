@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import math
 import os
@@ -23,6 +24,10 @@ from .scenario import (
 
 EXIT_INPUT = 2
 EXIT_INTERRUPTED = 130
+
+ADVISE_WORKERS = 4
+"""``azsim advise``'s default worker processes: the cores, at most this many (its comparisons have 20
+replications each, and each comparison waits for its slowest replication)."""
 
 
 class _Parser(argparse.ArgumentParser):
@@ -160,6 +165,9 @@ def build_parser() -> argparse.ArgumentParser:
                     help="override a scenario field by dotted path (repeatable)")
     _policies_arg(ad)
     ad.add_argument("--json", metavar="PATH", help="write the advice as JSON (- for stdout)")
+    ad.add_argument("--workers", type=_at_most(1024, "worker processes on this machine"), default=None,
+                    help=f"worker processes running the replications (default: the cores, at most {ADVISE_WORKERS}; "
+                         "1: in this process); the advice is the same whatever the number")
     ad.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
     _budget_args(ad)
 
@@ -515,11 +523,12 @@ def _advisor_comparisons() -> int:
     return 1 + len(PRACTICES) + 2
 
 
-def _check_budget(scenario, replications: int, args, points: int = 1) -> None:
-    """Refuse at once (exit 2, with the estimate) a run beyond --max-memory or --max-orders."""
+def _check_budget(scenario, replications: int, args, points: int = 1, workers: int | None = None) -> None:
+    """Refuse at once (exit 2, with the estimate) a run beyond --max-memory or --max-orders (``workers``:
+    worker processes running it, None: this process)."""
     from .scenario import check_budget, estimate
 
-    check_budget(estimate(scenario, replications, points), args.max_memory, args.max_orders)
+    check_budget(estimate(scenario, replications, points, workers=workers), args.max_memory, args.max_orders)
 
 
 def _check_sweep_budget(spec, args, sensitivity: bool = False) -> None:
@@ -538,34 +547,44 @@ def _check_sweep_budget(spec, args, sensitivity: bool = False) -> None:
     check_budget(cost, args.max_memory, args.max_orders)
 
 
-def _counted_runs(update, comparisons: int):
-    """The advisor's runner (:func:`azsim.comparison.compare`, as by default) reporting replications done
-    over all its comparisons (at most ``comparisons``; one already run is not run again) to ``update``."""
+def _counted_runs(update, comparisons: int, executor=None):
+    """The advisor's runner (:func:`azsim.comparison.compare`, as by default, its replications on
+    ``executor`` if given) reporting replications done over all its comparisons (at most
+    ``comparisons``; one already run is not run again) to ``update`` (None: no progress)."""
     from .comparison import compare
 
     done = [0]
 
     def run(scenario, replications: int, seed: int):
         before, total = done[0], replications * comparisons
-        result = compare(scenario, replications=replications, seed=seed,
-                         progress=lambda n, _planned: update(before + n, total))
+        progress = None if update is None else (lambda n, _planned: update(before + n, total))
+        result = compare(scenario, replications=replications, seed=seed, progress=progress, executor=executor)
         done[0] += replications
         return result
 
     return run
 
 
+def _advise_workers(args) -> int:
+    return args.workers or max(1, min(os.cpu_count() or 1, ADVISE_WORKERS))
+
+
 def cmd_advise(args) -> int:
     from .advisor import advise
+    from .executors import LocalExecutor
 
     scenario = _load(args.scenario, args.overrides, args.policies)
-    _check_budget(scenario, args.replications * _advisor_comparisons(), args)
+    workers = _advise_workers(args)
+    _check_budget(scenario, args.replications * _advisor_comparisons(), args, workers=workers if workers > 1 else None)
     if args.json is not None:
         _check_output(args.json)
     update, close = _progress_bar(args.quiet, "replications")
-    run = _counted_runs(update, _advisor_comparisons()) if update else None
     try:
-        advice = advise(scenario, replications=args.replications, seed=args.seed, run=run)
+        # the replications of each comparison run in parallel (results are the same in-process); Ctrl-C or an
+        # error stops the workers at once (Executor.__exit__)
+        with LocalExecutor(workers) if workers > 1 else contextlib.nullcontext() as executor:
+            run = _counted_runs(update, _advisor_comparisons(), executor) if update or executor else None
+            advice = advise(scenario, replications=args.replications, seed=args.seed, run=run)
     finally:
         close()
     _emit(advice.format(), advice.to_dict(), args.json)

@@ -65,6 +65,42 @@ _LOST_FB = CAT["lost_profit_feedback"]
 _LOST_FEES = CAT["lost_referral_fees"]
 
 
+class WindowSum:
+    """The sum of ``values[lo:hi]`` for a window that mostly moves on a day at a time, kept running.
+
+    ``values`` are whole numbers (counts), so the running sum is exactly the slice's sum whatever the
+    order of the additions; a window that jumps back, or past the last one, is summed afresh."""
+
+    __slots__ = ("values", "lo", "hi", "total")
+
+    def __init__(self, values) -> None:
+        self.values = values  # a list or an array, read (and, through add, written) in place
+        self.lo = self.hi = 0
+        self.total = 0.0
+
+    def __call__(self, lo: int, hi: int) -> float:
+        """``sum(values[lo:hi])``."""
+        v = self.values
+        if hi == self.hi + 1 and lo == self.lo + 1 and lo <= self.hi:  # the next day (the usual step)
+            total = self.total + v[hi - 1] - v[lo - 1]
+        elif lo < self.lo or hi < self.hi or lo >= self.hi:
+            total = float(sum(v[lo:hi]))
+        else:
+            total = self.total
+            for day in range(self.hi, hi):
+                total += v[day]
+            for day in range(self.lo, lo):
+                total -= v[day]
+        self.lo, self.hi, self.total = lo, hi, total
+        return float(total)
+
+    def add(self, day: int, n: float) -> None:
+        """``values[day] += n`` (also inside the window already summed)."""
+        self.values[day] += n
+        if self.lo <= day < self.hi:
+            self.total += n
+
+
 def confirm_runs_per_day(upload_delay_days: float, max_runs: float) -> float:
     """Shipment-confirmation runs a day that give a mean confirmation delay of ``upload_delay_days``."""
     if upload_delay_days <= 0:
@@ -96,8 +132,8 @@ class Practices:
         self._lag = int(round(s.account_health.feedback_delay_days))
         self._negative = [0.0] * (horizon_days + 1)  # negative feedback left, by day (whole numbers)
         # running sums over the last windows negative_share read: negative[lo:hi], orders[lo:hi]
-        self._neg_lo = self._neg_hi = self._ord_lo = self._ord_hi = 0
-        self._neg_sum = self._ord_sum = 0.0
+        self._window_negative = WindowSum(self._negative)
+        self._window_orders = WindowSum(books.health.orders)  # set once per day, on the day: final for days < hi
         self._share_sum = 0.0
         self._loss_sum = 0.0
         self._lost_orders = 0.0
@@ -144,9 +180,7 @@ class Practices:
         """``n`` negative feedback ratings appear at time ``at`` (days)."""
         day = int(at)
         if 0 <= day < len(self._negative):
-            self._negative[day] += n
-            if self._neg_lo <= day < self._neg_hi:  # already inside the running window sum
-                self._neg_sum += n
+            self._window_negative.add(day, n)
 
     def negative_share(self, d: int) -> float:
         """Share of negative ratings among the feedback buyers see at the start of day ``d``.
@@ -160,36 +194,6 @@ class Practices:
             return 0.0
         orders = self._window_orders(max(0, lo - self._lag), max(0, d - self._lag))
         return negative / max(negative, fe.feedback_rate * orders)
-
-    def _window_negative(self, lo: int, hi: int) -> float:
-        neg = self._negative
-        if hi == self._neg_hi + 1 and lo == self._neg_lo + 1 and lo <= self._neg_hi:  # the next day (the usual step)
-            total = self._neg_sum + neg[hi - 1] - neg[lo - 1]
-            self._neg_lo, self._neg_hi, self._neg_sum = lo, hi, total
-            return total
-        if lo < self._neg_lo or hi < self._neg_hi or lo >= self._neg_hi:
-            self._neg_lo, self._neg_hi, self._neg_sum = lo, hi, float(sum(neg[lo:hi]))
-            return self._neg_sum
-        total = self._neg_sum
-        for day in range(self._neg_hi, hi):
-            total += neg[day]
-        for day in range(self._neg_lo, lo):
-            total -= neg[day]
-        self._neg_lo, self._neg_hi, self._neg_sum = lo, hi, total
-        return float(total)
-
-    def _window_orders(self, lo: int, hi: int) -> float:
-        orders = self.books.health.orders  # set once per day, on the day itself: final for days < hi
-        if lo < self._ord_lo or hi < self._ord_hi or lo >= self._ord_hi:
-            self._ord_lo, self._ord_hi, self._ord_sum = lo, hi, float(orders[lo:hi].sum())
-            return self._ord_sum
-        total = self._ord_sum
-        for day in range(self._ord_hi, hi):
-            total += orders[day]
-        for day in range(self._ord_lo, lo):
-            total -= orders[day]
-        self._ord_lo, self._ord_hi, self._ord_sum = lo, hi, total
-        return float(total)
 
     def sales_loss(self, share: float) -> float:
         """Share of a day's sales lost at a negative-feedback share ``share``."""

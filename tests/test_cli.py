@@ -352,3 +352,34 @@ def test_advice_text_reads_in_labels_and_matches_its_json(tmp_path, monkeypatch)
         assert re.search(r"\s+".join(re.escape(c) for c in cells), under_new), (cells, under_new)
     ins = data["insurance"]["new"]["cost_insured"]
     assert labels.level_phrase(ins["mean"], *ins["ci95"]) in out
+
+
+# ---- speed (issue 12): advise runs its replications on worker processes --------------------------------
+def test_advise_runs_its_replications_on_workers_and_says_the_same_as_in_process(tmp_path, monkeypatch, capsys):
+    """``--workers 2`` runs every replication in a worker process, ``--workers 1`` in this one; the JSON
+    advice is byte-identical either way (results never depend on where a replication ran)."""
+    import azsim.comparison as comparison
+
+    pids = tmp_path / "pids"
+    real = comparison.run_replication
+
+    def recording(*args, **kw):  # inherited by the workers, which fork after it is in place
+        with open(pids, "a") as f:
+            f.write(f"{os.getpid()}\n")
+        return real(*args, **kw)
+
+    monkeypatch.setattr(comparison, "run_replication", recording)
+    texts = {}
+    for workers in ("1", "2"):
+        pids.write_text("")
+        path = tmp_path / f"w{workers}.json"
+        assert main(["advise", DEFAULT, "-r", "3", "-q", "--workers", workers, "--json", str(path), *SMALL]) == 0
+        ran = pids.read_text().split()
+        assert len(ran) == 3 * 9  # 3 replications of the 9 comparisons (the default seller moves every practice)
+        if workers == "1":
+            assert set(ran) == {str(os.getpid())}
+        else:
+            assert str(os.getpid()) not in ran, ran
+        texts[workers] = path.read_bytes()
+    assert texts["1"] == texts["2"]
+    capsys.readouterr()

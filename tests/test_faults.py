@@ -467,3 +467,24 @@ def test_ctrl_c_inside_a_callback_python_ignores_is_not_printed_and_not_lost():
                           timeout=60, env={**os.environ, "PYTHONPATH": str(ROOT)})
     assert "Traceback" not in proc.stderr and "Exception ignored" not in proc.stderr, proc.stderr
     assert proc.returncode == 130 and "interrupted" in proc.stderr, (proc.returncode, proc.stderr)
+
+
+@pytest.mark.skipif(not LINUX, reason="Linux process checks")
+def test_ctrl_c_while_advise_runs_on_its_workers_ends_interrupted_and_leaves_no_worker():
+    """`azsim advise` runs its replications on worker processes (issue 12): Ctrl-C at any point of the
+    work ends it with "interrupted" (exit 130), no traceback, and every worker gone."""
+    cmd = [sys.executable, "-m", "azsim.cli", "advise", "scenarios/default.yaml", "-r", "6", "--workers", "2",
+           "--set", "horizon_days=180", "-q"]
+    rng = random.Random(12)
+    for _ in range(3):
+        proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        seen: dict[int, float] = {}
+        _wait_for_workers(proc, seen)
+        assert len(seen) >= 2, "the advisor's workers never started"
+        time.sleep(rng.uniform(0, 1.5))  # the whole advice takes about 2 s once the workers run
+        seen.update(_descendants(proc.pid))
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=60)
+        assert "Traceback" not in err, err
+        assert proc.returncode == 130 and err.strip().splitlines()[-1] == "interrupted", (proc.returncode, err)
+        assert _survivors(seen, within=5) == []

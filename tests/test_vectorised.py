@@ -95,6 +95,13 @@ DESK_CASES = [
     {"seller": {"support": {"staff": 2, "work_days_per_week": 7, "open_hour": 0, "close_hour": 24}},
      "market": {"start_weekday": 5}},
     {"seller": {"support": {"handling_minutes": 0.0}}, "market": {"orders_per_day": 200}},
+    # late parcels whose buyers all ask, replies either side of the deadline, parcels either side of the claim
+    # date: a question about a parcel that arrives before a claim is possible, from a buyer who leaves no feedback
+    # even after a slow reply, leads to nothing, and the queue desk books no event for its reply
+    {"incidents": {"late_delivery": 0.15, "late_delivery_mean_days": 3.0},
+     "buyers": {"late_question_rate": 1.0, "negative_feedback": {"resolved": 0.2, "slow_reply_factor": 2.5}},
+     "seller": {"support": {"handling_minutes": 10.0, "work_days_per_week": 5}},
+     "policies": {"new": {"message_reply_hours": 24.0}}},
 ]
 
 

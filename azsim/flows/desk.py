@@ -46,22 +46,24 @@ class Desk:
         self._open = support.open_hour / 24.0
         self._close = support.close_hour / 24.0
         self._handling_days = support.handling_minutes / 1440.0
+        self._work_days = support.work_days_per_week
         self.minutes_worked = 0.0
 
     def is_work_day(self, day: int) -> bool:
-        return (self.start_weekday + day) % 7 < self.support.work_days_per_week
+        return (self.start_weekday + day) % 7 < self._work_days
 
     def next_open(self, t: float) -> float:
         """The earliest time at or after ``t`` when staff are at work."""
         day = math.floor(t)
         frac = t - day
-        if self.is_work_day(day):
+        w0, work_days = self.start_weekday, self._work_days  # is_work_day, inline (called once per message)
+        if (w0 + day) % 7 < work_days:
             if frac < self._open:
                 return day + self._open
             if frac < self._close:
                 return t
         day += 1
-        while not self.is_work_day(day):
+        while not (w0 + day) % 7 < work_days:
             day += 1
         return day + self._open
 

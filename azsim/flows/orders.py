@@ -49,11 +49,6 @@ def _edd(run: Books, o) -> float:
     return o.t + run.scenario.market.delivery_days
 
 
-def _send_message(run: Books, o, at: float, then) -> None:
-    """A buyer message reaches the desk at ``at``; ``then(msg_at, reply_at)`` (see :mod:`azsim.flows.desk`)."""
-    run.desk.send(run, o, at, then)
-
-
 def _slow(run: Books, msg: float, reply: float) -> float:
     """Negative-feedback factor: replies later than 24 h draw more negative feedback."""
     return run.scenario.buyers.negative_feedback.slow_reply_factor if reply - msg > 1.0 else 1.0
@@ -96,7 +91,7 @@ def lost_in_transit(run: Books, o) -> None:
                             auto=p.auto_grant_unanswered_message or not o.tracked, fix=late_refund, fix_at=reply,
                             protected=protected)
 
-        _send_message(run, o, edd + exponential(o.u[D.CONTACT_DELAY], b.contact_delay_days), after)
+        run.desk.send(run, o, edd + exponential(o.u[D.CONTACT_DELAY], b.contact_delay_days), after)
         return
     atoz.unresolved(run, o, "item_not_received", eligible, edd, auto=not o.tracked, protected=protected)
 
@@ -110,10 +105,16 @@ def late_delivery(run: Books, o, extra_days: float | None = None) -> None:
     arrives = edd + extra_days
     eligible = edd + p.claim_eligible_after_edd_days
 
-    def protected() -> bool:  # Buy Shipping protection (read only on the claim path)
-        return o.tracked and o.confirm <= 1.0 and o.u[D.BUY_SHIPPING] < run.scenario.seller.tracking.buy_shipping_share
-
     if o.u[D.LATE_QUESTION] < b.late_question_rate:
+        at = edd + exponential(o.u[D.CONTACT_DELAY], b.contact_delay_days)
+        # an item that arrives before a claim is possible, to a buyer who leaves no negative feedback even after a
+        # slow reply: whenever the reply comes (or none), `after` books nothing (no claim can be filed before the
+        # item turns up), so the queue desk books no event for it (the reference desk calls `after` anyway)
+        fb = b.negative_feedback
+        if arrives <= eligible and "desk" in run.fast and o.u[D.NEG_FB] >= fb.resolved * max(1.0, fb.slow_reply_factor):
+            run.desk.send(run, o, at, None)
+            return
+
         def after(msg: float, reply: float) -> None:
             deadline = msg + p.message_reply_hours / 24.0
             answered = reply <= deadline
@@ -123,16 +124,21 @@ def late_delivery(run: Books, o, extra_days: float | None = None) -> None:
             unanswered_rule = (not answered) and p.auto_grant_unanswered_message
             auto = unanswered_rule or not o.tracked
             start = max(eligible, deadline) if unanswered_rule else eligible
-            atoz.unresolved(run, o, "item_not_received", start, edd, auto=auto, protected=protected(),
+            atoz.unresolved(run, o, "item_not_received", start, edd, auto=auto, protected=_protected(run, o),
                             arrives=arrives, feedback_factor=_slow(run, msg, reply))
 
-        _send_message(run, o, edd + exponential(o.u[D.CONTACT_DELAY], b.contact_delay_days), after)
+        run.desk.send(run, o, at, after)
         return
     if arrives <= eligible:
         run.feedback(arrives, o, b.negative_feedback.resolved)
         return
-    atoz.unresolved(run, o, "item_not_received", eligible, edd, auto=not o.tracked, protected=protected(),
+    atoz.unresolved(run, o, "item_not_received", eligible, edd, auto=not o.tracked, protected=_protected(run, o),
                     arrives=arrives)
+
+
+def _protected(run: Books, o) -> bool:
+    """Buy Shipping protection of a late parcel (read only on the claim path)."""
+    return o.tracked and o.confirm <= 1.0 and o.u[D.BUY_SHIPPING] < run.scenario.seller.tracking.buy_shipping_share
 
 
 def cancelled_margin(run: Books, o) -> float:
@@ -188,7 +194,7 @@ def defective(run: Books, o) -> None:
             atoz.unresolved(run, o, "not_as_described", deadline, noticed,
                             auto=p.auto_grant_unanswered_message, fix=late_return, fix_at=reply)
 
-        _send_message(run, o, noticed + exponential(o.u[D.CONTACT_DELAY], b.contact_delay_days), after)
+        run.desk.send(run, o, noticed + exponential(o.u[D.CONTACT_DELAY], b.contact_delay_days), after)
         return
     atoz.return_item(run, o, noticed, noticed, True, resale)
 
@@ -208,14 +214,18 @@ def routine_question(run: Books, o) -> None:
     b = run.scenario.buyers
     chance = run.scenario.incidents.base_negative_feedback
 
-    def after(msg: float, reply: float) -> None:
-        run.feedback(min(reply, msg + 2.0), o, chance * _slow(run, msg, reply))
-
+    at = o.t + exponential(o.u[D.CONTACT_DELAY], b.contact_delay_days)
     # a buyer whose feedback uniform is above the chance even after a slow reply leaves none: the reply
     # then leads to nothing the desk must come back for (the queue desk books no event for it; the
     # reference desk calls `after` anyway, which books nothing)
-    quiet = "desk" in run.fast and o.u[D.NEG_FB] >= chance * max(1.0, b.negative_feedback.slow_reply_factor)
-    _send_message(run, o, o.t + exponential(o.u[D.CONTACT_DELAY], b.contact_delay_days), None if quiet else after)
+    if "desk" in run.fast and o.u[D.NEG_FB] >= chance * max(1.0, b.negative_feedback.slow_reply_factor):
+        run.desk.send(run, o, at, None)
+        return
+
+    def after(msg: float, reply: float) -> None:
+        run.feedback(min(reply, msg + 2.0), o, chance * _slow(run, msg, reply))
+
+    run.desk.send(run, o, at, after)
 
 
 def product_safety(run: Books, o) -> None:
