@@ -152,7 +152,7 @@ def server(tmp_path_factory):
         _stop(process)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture()  # a fresh browser per test: a tab used by a long test was seen to hang the next one's upload
 def driver(server):
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
@@ -543,7 +543,9 @@ def test_calibrating_from_uploaded_reports_in_the_browser(server, driver, tmp_pa
     paths = [tmp_path / "orders_by_date.tsv.gz", reports / "seller_performance_v2.json", reports / "returns_mfn.tsv"]
     paths[0].write_bytes(gzip.compress((reports / "orders_by_date.tsv").read_bytes()))
     driver.get(server.url)
-    before = page.idle(lambda d: _headline_text(d) and page.card(), "no seller card appeared")
+    # the server may still be finishing the previous test's simulations on its two-process pool: a
+    # first page can wait for them (seen on a loaded CI machine), so the first load gets more time
+    before = page.idle(lambda d: _headline_text(d) and page.card(), "no seller card appeared", timeout=240)
     form = '[data-testid="stSidebar"] [data-testid="stForm"]'
     driver.find_element(page.By.CSS_SELECTOR, f'{form} input[type="file"]').send_keys("\n".join(map(str, paths)))
     page.idle(lambda d: len(d.find_elements(page.By.CSS_SELECTOR, f'{form} [data-testid="stFileChip"]')) == 3
