@@ -90,20 +90,28 @@ def store(tmp_path_factory):
     return path
 
 
+def _read_bad_store(bad: Path, exp: Path, rep: Path, export: str, formats: str, results: list) -> list[str]:
+    """`azsim results`, `results --export` and `report` on one bad store: their outcomes go to ``results``;
+    returns what a refused command left on disk (its output, temporary files); then removes the store and
+    every output."""
+    left = []
+    for argv, made in ((["results", bad], None), (["results", bad, "--export", export, "--dir", exp], exp),
+                       (["report", bad, "--out", rep, "--format", formats], rep)):
+        results.append(outcome(argv))
+        if results[-1][0] == "refused" and made is not None:
+            left += _made([made])
+    left += [str(p) for p in bad.parent.rglob(".azsim-*")]
+    for p in [*bad.parent.glob(bad.name + "*"), exp, rep]:
+        shutil.rmtree(p, ignore_errors=True) if p.is_dir() else p.unlink(missing_ok=True)
+    return left
+
+
 def test_corrupt_stores(store, tmp_path):
     results, left = [], []
     for i, (_, data) in enumerate(h.corrupt_variants(store.read_bytes(), 300, seed=2024)):
         bad = tmp_path / f"c{i}.duckdb"
         bad.write_bytes(data)
-        exp, rep = tmp_path / f"e{i}", tmp_path / f"r{i}"
-        for argv, made in ((["results", bad], None), (["results", bad, "--export", "parquet", "--dir", exp], exp),
-                           (["report", bad, "--out", rep, "--format", "md"], rep)):
-            results.append(outcome(argv))
-            if results[-1][0] == "refused" and made is not None:
-                left += _made([made])
-        left += [str(p) for p in tmp_path.rglob(".azsim-*")]
-        for p in [*tmp_path.glob(f"c{i}.duckdb*"), exp, rep]:
-            shutil.rmtree(p, ignore_errors=True) if p.is_dir() else p.unlink(missing_ok=True)
+        left += _read_bad_store(bad, tmp_path / f"e{i}", tmp_path / f"r{i}", "parquet", "md", results)
     _tally(results, "corrupt_stores")
     assert not left, left[:5]
 
@@ -132,15 +140,7 @@ def test_tampered_stores(store, tmp_path):
         if rng.random() < 0.2:
             con.execute("UPDATE metrics SET value = ?", [rng.choice([float("nan"), float("inf"), -1e308, None])])
         con.close()
-        exp, rep = tmp_path / f"e{i}", tmp_path / f"r{i}"
-        for argv, made in ((["results", bad], None), (["results", bad, "--export", "csv", "--dir", exp], exp),
-                           (["report", bad, "--out", rep, "--format", "md,html"], rep)):
-            results.append(outcome(argv))
-            if results[-1][0] == "refused" and made is not None:
-                left += _made([made])
-        left += [str(p) for p in tmp_path.rglob(".azsim-*")]
-        for p in [*tmp_path.glob(f"t{i}.duckdb*"), exp, rep]:
-            shutil.rmtree(p, ignore_errors=True) if p.is_dir() else p.unlink(missing_ok=True)
+        left += _read_bad_store(bad, tmp_path / f"e{i}", tmp_path / f"r{i}", "csv", "md,html", results)
     _tally(results, "tampered_stores")
     assert not left, left[:5]
 
