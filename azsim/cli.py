@@ -262,19 +262,8 @@ def _check_output(path: str) -> None:
         check_target("--json", path, "file")
 
 
-def _missing(x) -> bool:
-    return x is None or (isinstance(x, float) and math.isnan(x))
-
-
 def _currency(result) -> str:
     return result.scenario.market.currency
-
-
-def _fmt(x, money: bool, signed: bool = False) -> str:
-    if _missing(x):
-        return "n/a"
-    sign = "+" if signed else ""
-    return f"{x:{sign},.0f}" if money else f"{x:{sign},.2f}"
 
 
 def format_summary(result) -> str:
