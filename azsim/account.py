@@ -59,6 +59,9 @@ REASONS = (*METRICS, "insurance_missing")
 # account-level decision streams (rng.uniforms(account_key, day, stream)): (action, reinstatement)
 _STREAMS = {"odr": (0, 1), "insurance_missing": (2, 9), "late_shipment": (3, 6), "cancel": (4, 7),
             "valid_tracking": (5, 8)}
+_COUNTERS = ("orders", "mfn", "shipped", "late", "cancelled", "tracked", "defects")
+_METRIC_COUNTERS = (("odr", "defects", "orders"), ("late_shipment", "late", "shipped"), ("cancel", "cancelled", "mfn"),
+                    ("valid_tracking", "tracked", "shipped"))  # each metric's numerator and denominator
 _LOST = CAT["lost_profit"]
 _LOST_FEES = CAT["lost_referral_fees"]
 _FUNDS = CAT["funds_held_cost"]
@@ -77,6 +80,14 @@ class Health:
         self.cancelled = np.zeros(n)
         self.tracked = np.zeros(n)
         self.defects = np.zeros(n)  # orders with a known defect, by order day
+        # the same counters as memoryviews (the day loop's and the flows' reads and writes of single days,
+        # and the reviews' window sums: cheaper than numpy's per call; every value is a whole number, so
+        # a window's sum is exact in any order of addition)
+        self.views = {name: memoryview(getattr(self, name)) for name in _COUNTERS}
+        v = self.views
+        # (metric, numerator, denominator, window days, events are the denominator minus the numerator)
+        self._metrics = tuple((name, v[num], v[den], getattr(rules, name).window_days, name == "valid_tracking")
+                              for name, num, den in _METRIC_COUNTERS)
         self._pending: list[tuple[float, int]] = []  # (time the defect happens, order day)
         self._defective: set[int] = set()
         self.series: list[tuple] = []  # (day, odr, late shipment, cancel, valid tracking, account suspended)
@@ -96,9 +107,10 @@ class Health:
 
     def _realise(self, now: float) -> None:
         pending = self._pending
+        defects = self.views["defects"]
         while pending and pending[0][0] <= now:
             _, day = heapq.heappop(pending)
-            self.defects[day] += 1
+            defects[day] += 1
 
     def measure(self, day: int) -> dict[str, tuple[float, float, float]]:
         """Each metric at the start of ``day``: (rate, events, orders) over its window.
@@ -107,18 +119,11 @@ class Health:
         shipped packages without valid tracking. The rate is NaN when the window has no orders.
         """
         self._realise(day)
-        r = self.rules
         out = {}
-        for name, num, den in (
-            ("odr", self.defects, self.orders),
-            ("late_shipment", self.late, self.shipped),
-            ("cancel", self.cancelled, self.mfn),
-            ("valid_tracking", self.tracked, self.shipped),
-        ):
-            lo = max(0, day - getattr(r, name).window_days)
-            a, b = float(num[lo:day].sum()), float(den[lo:day].sum())
-            events = b - a if name == "valid_tracking" else a
-            out[name] = (a / b if b > 0 else math.nan, events, b)
+        for name, num, den, window, untracked in self._metrics:
+            lo = day - window if day > window else 0
+            a, b = sum(num[lo:day], 0.0), sum(den[lo:day], 0.0)
+            out[name] = (a / b if b > 0 else math.nan, b - a if untracked else a, b)
         return out
 
     def metrics(self, day: int, measured: dict | None = None) -> dict[str, float]:
@@ -156,6 +161,7 @@ class Account:
         self.orders_lost = dict.fromkeys(SCOPES, 0)
         self.actions: Counter = Counter()  # by reason
         self.proceeds = np.zeros(horizon_days + 1)  # seller's net proceeds of the orders placed each day
+        self._proceeds = memoryview(self.proceeds)  # (written a day at a time)
         self.holds: list[tuple[int, float, float]] = []  # (day, balance withheld, days held)
         self.log: list[tuple[int, str, str, int]] = []  # actions: (day, reason, scope stopped, days)
         self.stopped_on = np.zeros(horizon_days + 1, dtype=np.int8)  # per day: 0 none, 1 categories, 2 MFN, 3 all
@@ -234,12 +240,13 @@ class Account:
             fees -= float(p.fees[i])
             shipped, late, tracked = shipped - p.shipped[i], late - p.late_confirm[i], tracked - p.tracked[i]
             quiet_nf -= int(p.quiet_neg_feedback[i])
-        h.orders[d] = n
-        h.mfn[d] = mfn
-        h.shipped[d] += shipped
-        h.late[d] += late
-        h.tracked[d] += tracked
-        self.proceeds[d] = sales - fees - self._fba_fee * (n - mfn)
+        v = h.views
+        v["orders"][d] = n
+        v["mfn"][d] = mfn
+        v["shipped"][d] += shipped
+        v["late"][d] += late
+        v["tracked"][d] += tracked
+        self._proceeds[d] = sales - fees - self._fba_fee * (n - mfn)
         return n, sales, quiet_nf
 
     def review(self, d: int) -> None:

@@ -133,7 +133,7 @@ class Practices:
         self._negative = [0.0] * (horizon_days + 1)  # negative feedback left, by day (whole numbers)
         # running sums over the last windows negative_share read: negative[lo:hi], orders[lo:hi]
         self._window_negative = WindowSum(self._negative)
-        self._window_orders = WindowSum(books.health.orders)  # set once per day, on the day: final for days < hi
+        self._window_orders = WindowSum(books.health.views["orders"])  # set on the day: final for days < hi
         self._share_sum = 0.0
         self._loss_sum = 0.0
         self._lost_orders = 0.0
@@ -212,8 +212,11 @@ class Practices:
             margin -= float(part.margin[i])
             fees -= float(part.fees[i])
         share = self.negative_share(d)
-        loss = self.sales_loss(share)
         self._trading_days += 1
+        if share == 0.0:  # no negative feedback in the window: nothing lost (the sums below stay as they are)
+            return
+        fe = self._fe
+        loss = min(fe.max_sales_loss, fe.sales_loss_per_point * 100.0 * share)  # sales_loss, inline
         self._share_sum += share
         self._loss_sum += loss
         if loss <= 0.0:

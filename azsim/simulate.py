@@ -85,6 +85,7 @@ class Run(Books):
         self.desk = desk(self.env, scenario.seller.support, scenario.market.start_weekday)
         self._review_every = scenario.account_health.review_every_days
         self._sales = np.zeros(n + 1)
+        self._sales_view = memoryview(self._sales)  # written a day at a time by the day loop
         self.cover = Cover(self, self._sales)
         self.practices = Practices(self, n)
 
@@ -159,7 +160,7 @@ class Run(Books):
             account.lost_day(d, block, i, stop)
             if stop == ACCOUNT:
                 return
-        n, self._sales[d], quiet_nf = account.open_day(d, block, i, stop)
+        n, self._sales_view[d], quiet_nf = account.open_day(d, block, i, stop)
         self.counts["orders"] += n
         self.practices.trading_day(d, block, i, stop)
         if quiet_nf:

@@ -138,7 +138,7 @@ class Order:
         self.confirm = confirm  # days from order to shipment confirmation
         self.amount = amount  # PD/PI harm or fraudulent claim amount (0 otherwise)
         self.pos = pos  # where the incident uniform fell inside its type's slot, in [0, rate)
-        self.u = u  # list of decision uniforms, indexed by D
+        self.u = u  # decision uniforms, indexed by D (a sequence of floats: a list, or a memoryview of a row)
         # seller-fulfilled and in the categories a valid-tracking restriction stops (stream _S_CATEGORY)
         self.category_hit = category_hit
 
@@ -252,16 +252,24 @@ class OrderArrays:
         return OrderArrays(self.first_day, *(getattr(self, f)[mask] for f in _ARRAY_FIELDS))
 
     def orders(self) -> list[Order]:
-        """The same orders as :class:`Order` objects, in time order."""
+        """The same orders as :class:`Order` objects, in time order.
+
+        Each order's decision uniforms are a row of :attr:`u` seen through a memoryview (indexing it
+        gives the same Python floats as a list of the row would): no float object is made for the
+        48 uniforms of an order, most of which no flow reads."""
         first = self.first_day
+        n = len(self.id)
+        flat = memoryview(np.ascontiguousarray(self.u, dtype=np.float64).reshape(-1))
+        width = D.N
+        rows = [flat[i:i + width] for i in range(0, n * width, width)]
         cols = zip(
-            self.id.tolist(), self.t.tolist(), self.day.tolist(), self.kind.tolist(), self.price.tolist(),
+            self.id.tolist(), self.t.tolist(), (self.day + first).tolist(), self.kind.tolist(), self.price.tolist(),
             self.paid.tolist(), self.fee.tolist(), self.fba.tolist(), self.tracked.tolist(),
-            self.confirm.tolist(), self.amount.tolist(), self.pos.tolist(), self.u.tolist(),
+            self.confirm.tolist(), self.amount.tolist(), self.pos.tolist(), rows,
             self.category_hit.tolist(), strict=True,
         )
-        return [Order(oid, ti, first + ld, KINDS[k], pr, pa, fe, fb, tr, co, am, po, uu, ch)
-                for oid, ti, ld, k, pr, pa, fe, fb, tr, co, am, po, uu, ch in cols]
+        return [Order(oid, ti, day, KINDS[k], pr, pa, fe, fb, tr, co, am, po, uu, ch)
+                for oid, ti, day, k, pr, pa, fe, fb, tr, co, am, po, uu, ch in cols]
 
 
 _ARRAY_FIELDS = (

@@ -153,16 +153,16 @@ def out_of_stock(run: Books, o) -> None:
     (late shipment; the sale is kept)."""
     oos = run.scenario.seller.out_of_stock
     if oos.handling == "cancel":
-        run.health.cancelled[o.day] += 1
+        run.health.views["cancelled"][o.day] += 1
         run.count("cancelled_orders")
         run.ledger.book(o.t, o.id, SELLER, FORGONE, _LOST_CANCELLED, cancelled_margin(run, o))
         run.ledger.book(o.t, o.id, AMAZON, FORGONE, _LOST_FEES, o.fee)
         run.feedback(o.t, o, run.scenario.incidents.base_negative_feedback)
         return
-    h = run.health
-    h.shipped[o.day] += 1
-    h.late[o.day] += 1
-    h.tracked[o.day] += o.tracked
+    v, day = run.health.views, o.day
+    v["shipped"][day] += 1
+    v["late"][day] += 1
+    v["tracked"][day] += o.tracked
     late_delivery(run, o, extra_days=exponential(o.u[D.LATE_DAYS], oos.restock_days))
 
 
