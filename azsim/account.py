@@ -156,6 +156,7 @@ class Account:
         self._u_act = {k: rng.uniforms(account_key, days, a) for k, (a, _) in _STREAMS.items()}
         self._u_reinstate = {k: rng.uniforms(account_key, days, b) for k, (_, b) in _STREAMS.items()}
         self.until = dict.fromkeys(SCOPES, 0)  # first day each scope sells again
+        self.all_sell_from = 0  # first day every scope sells again (the latest of until)
         self.streak = dict.fromkeys(METRICS, 0)  # reviews in a row that found the breach
         self.days_stopped = dict.fromkeys(SCOPES, 0)  # days by the broadest scope stopped
         self.orders_lost = dict.fromkeys(SCOPES, 0)
@@ -283,6 +284,7 @@ class Account:
         days = max(1, math.ceil(rng.exponential(float(self._u_reinstate[reason][d]), rule.reinstatement_days)))
         scope = rule.consequence
         self.until[scope] = max(self.until[scope], d + days)
+        self.all_sell_from = max(self.all_sell_from, self.until[scope])
         self.actions[reason] += 1
         self.log.append((d, reason, scope, days))
         self.books.count("suspensions")

@@ -121,10 +121,11 @@ class Books:
     def seller_refund(self, t: float, o, amount: float, incident_at: float, category: int = _REFUND,
                       compensation: bool = True, to: int = BUYER) -> None:
         """The seller refunds ``amount``; Amazon credits the referral fee back less the admin fee."""
-        self.ledger.book(t, o.id, SELLER, to, category, amount)
+        book, oid = self.ledger.book, o.id
+        book(t, oid, SELLER, to, category, amount)
         credit = o.fee * min(1.0, amount / o.paid) if o.paid > 0 else 0.0
-        self.ledger.book(t, o.id, AMAZON, SELLER, _CREDIT, credit)
-        self.ledger.book(t, o.id, SELLER, AMAZON, _ADMIN, refund_admin_fee(credit))
+        book(t, oid, AMAZON, SELLER, _CREDIT, credit)
+        book(t, oid, SELLER, AMAZON, _ADMIN, refund_admin_fee(credit))
         if compensation:
             self.paid(t, incident_at, "atoz" if category == _ATOZ else "refund")
 
@@ -143,12 +144,12 @@ class Books:
     def defect(self, t: float, o) -> None:
         """An Order Defect Rate hit on order ``o`` at time ``t`` (once per order)."""
         if self.health.add_defect(t, o.id, o.day):
-            self.count("odr_defects")
+            self.counts["odr_defects"] += 1
 
     def feedback(self, t: float, o, probability: float) -> None:
         """The buyer leaves negative feedback with ``probability`` (an ODR defect)."""
         if o.u[D.NEG_FB] < probability:
-            self.count("negative_feedback")
+            self.counts["negative_feedback"] += 1
             self.practices.feedback_left(t + self._feedback_delay)
             self.defect(t + self._feedback_delay, o)
 

@@ -153,7 +153,7 @@ class Run(Books):
             self.cover.month_end(d)
             account.month_end(d, self.cover.missing)
             self.practices.month_end(d)
-        stop = account.stopped(d)  # the broadest channel scope stopped today, if any
+        stop = account.stopped(d) if d < account.all_sell_from else None  # the broadest scope stopped today, if any
         if stop is not None:
             if self.vectorised:
                 remorse.skip(self, i)  # the day's remorse returns are not booked in bulk

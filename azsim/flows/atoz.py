@@ -120,7 +120,7 @@ def _appeal(run: Books, o, decided: float) -> float | None:
 def chargeback(run: Books, o, at: float, incident_at: float, service: bool) -> None:
     """The buyer disputes the card payment; the seller answers within 7 days or loses."""
     s = run.scenario.seller
-    run.count("chargebacks")
+    run.counts["chargebacks"] += 1
     u = o.u
     answer_days = exponential(u[D.RESPONSE_DELAY], s.claims.response_days)
     responds = u[D.RESPOND] < s.claims.response_rate and answer_days <= CHARGEBACK_RESPONSE_DAYS
@@ -185,9 +185,9 @@ def return_item(run: Books, o, requested: float, incident_at: float, seller_faul
             authorised_at = requested + u[D.AUTH_DELAY] * min(window, 1.0)
         else:
             authorised_at = requested + window + exponential(u[D.AUTH_DELAY], r.late_authorisation_days)
-    run.count("returns")
+    run.counts["returns"] += 1
     if authorised_at - requested > window and p.auto_grant_unauthorised_return:
-        run.count("returns_unauthorised_48h")
+        run.counts["returns_unauthorised_48h"] += 1
 
         def late_return(t: float) -> None:
             base = s.buyers.negative_feedback.resolved if seller_fault else s.incidents.base_negative_feedback
@@ -225,11 +225,11 @@ def _ship_back(run: Books, o, authorised_at: float, incident_at: float, seller_f
     amount = o.paid if seller_fault else o.price
     buyer = FRAUDSTER if fraud else BUYER
     if late:
-        run.count("refunds_by_amazon_late")
+        run.counts["refunds_by_amazon_late"] += 1
     if late and u[D.LATE_REFUND_CLAIM] < s.buyers.late_refund_claim:
         # "returned but not refunded": the buyer files an A-to-z claim; Amazon grants it at once with
         # the refund it makes on the seller's behalf (seller-funded: an ODR defect)
-        run.count("late_refund_claims")
+        run.counts["late_refund_claims"] += 1
         run.seller_refund(refund_at, o, amount, incident_at, category=_ATOZ, to=buyer)
         run.defect(refund_at, o)
         run.record_claim(o, "atoz", "return_issue", refund_at, refund_at, "granted_seller_funded")
@@ -241,7 +241,7 @@ def _ship_back(run: Books, o, authorised_at: float, incident_at: float, seller_f
     label_payer = SELLER if seller_fault else buyer
     run.ledger.book(arrives, o.id, label_payer, CARRIER, _RETURN_SHIPPING, m.return_shipping_cost)
     if fraud:
-        run.count("return_fraud")
+        run.counts["return_fraud"] += 1
     else:
         run.ledger.book(arrives, o.id, GOODS, SELLER, _RECOVERED, o.price * m.cogs_share * resale_share)
     if not o.fba:

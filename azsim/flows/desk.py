@@ -120,8 +120,9 @@ class QueueDesk(Desk):
     def __init__(self, env: simpy.Environment, support: Support, start_weekday: int):
         super().__init__(env, support, start_weekday)
         self._free = [0.0] * support.staff  # heap: when each member of staff is next free
-        self._pending: list[tuple] = []  # heap of (arrival, sequence, run, order, then)
+        self._pending: list[tuple] = []  # heap of (arrival, sequence, order, asked at, then)
         self._seq = 0
+        self._run: Books | None = None  # the run the desk serves
         # every reply, in the order served (reply time, asked at, handling days): finish() records them
         # in reply order; compact columns, as a long run answers hundreds of thousands of messages
         self._reply_at, self._asked_at, self._handling = array("d"), array("d"), array("d")
@@ -129,8 +130,9 @@ class QueueDesk(Desk):
     def send(self, run: Books, o, at: float, then) -> None:
         now = self.env.now
         self._seq += 1
-        # the arrival time as the reference's `timeout(at - now)` reaches it
-        heapq.heappush(self._pending, (now + (at - now), self._seq, run, o, at, then))
+        # the arrival time as the reference's `timeout(at - now)` reaches it (the desk serves one run)
+        heapq.heappush(self._pending, (now + (at - now), self._seq, o, at, then))
+        self._run = run
 
     def flush(self, until: float) -> None:
         pending = self._pending
@@ -141,20 +143,25 @@ class QueueDesk(Desk):
         free = self._free
         pop, replace = heapq.heappop, heapq.heapreplace
         handling_days = self._handling_days
-        next_open = self.next_open
+        next_open, log1p = self.next_open, math.log1p
+        w0, work_days, opens, closes = self.start_weekday, self._work_days, self._open, self._close
         reply_at, asked_at, handled = self._reply_at.append, self._asked_at.append, self._handling.append
-        run = pending[0][2]  # the desk serves one run
-        counts = run.counts
+        run = self._run
         reply_rate = run.scenario.seller.messages.reply_rate
+        served = 0
         while pending and pending[0][0] < until:
-            arrival, _, run, o, at, then = pop(pending)
-            counts["messages"] += 1
+            arrival, _, o, at, then = pop(pending)
+            served += 1
             u = o.u
             if u[_REPLY] < reply_rate:
                 first_free = free[0]
                 grant = arrival if first_free <= arrival else first_free
-                handling = -handling_days * math.log1p(-u[_HANDLE]) if handling_days > 0 else 0.0  # rng.exponential
-                reply = grant + (next_open(grant) - grant + handling)
+                handling = -handling_days * log1p(-u[_HANDLE]) if handling_days > 0 else 0.0  # rng.exponential
+                day = int(grant)  # next_open(grant) is grant itself in working hours: grant + (0.0 + handling)
+                if (w0 + day) % 7 < work_days and opens <= grant - day < closes:
+                    reply = grant + handling
+                else:
+                    reply = grant + (next_open(grant) - grant + handling)
                 replace(free, reply)
                 reply_at(reply)
                 asked_at(at)
@@ -163,6 +170,7 @@ class QueueDesk(Desk):
                     _Reply(env, reply - now, at, reply, then)
             elif then is not None:
                 _Unanswered(env, arrival - now, at, then)
+        run.counts["messages"] += served
 
     def finish(self, run: Books) -> None:
         """Record every reply in the order the reference records them: by reply time (then by the order

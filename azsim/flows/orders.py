@@ -33,7 +33,7 @@ def start(run: Books, o) -> None:
             # uneventful and gets exactly what the day loop gives quiet orders
             run.quiet_feedback(o)
             return
-        run.count("incidents.fraud_claim")
+        run.counts["incidents.fraud_claim"] += 1
         run.env.process(pdpi.claim_process(run, o, fraud=True))
         return
     if kind == "out_of_stock" and o.fba:
@@ -154,7 +154,7 @@ def out_of_stock(run: Books, o) -> None:
     oos = run.scenario.seller.out_of_stock
     if oos.handling == "cancel":
         run.health.views["cancelled"][o.day] += 1
-        run.count("cancelled_orders")
+        run.counts["cancelled_orders"] += 1
         run.ledger.book(o.t, o.id, SELLER, FORGONE, _LOST_CANCELLED, cancelled_margin(run, o))
         run.ledger.book(o.t, o.id, AMAZON, FORGONE, _LOST_FEES, o.fee)
         run.feedback(o.t, o, run.scenario.incidents.base_negative_feedback)
@@ -167,10 +167,11 @@ def out_of_stock(run: Books, o) -> None:
 
 
 # ---- delivered with a seller-fault defect -------------------------------------------------------
+_RESALE_FIELD = {"damaged_in_transit": "damaged", "not_as_described": "not_as_described", "wrong_item": "wrong_item"}
+
+
 def _resale(run: Books, kind: str) -> float:
-    rs = run.scenario.incidents.resale_share
-    return {"damaged_in_transit": rs.damaged, "not_as_described": rs.not_as_described,
-            "wrong_item": rs.wrong_item}[kind]
+    return getattr(run.scenario.incidents.resale_share, _RESALE_FIELD[kind])
 
 
 def defective(run: Books, o) -> None:
