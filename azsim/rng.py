@@ -37,17 +37,14 @@ def _mix(z: np.ndarray) -> np.ndarray:
 
 
 def _hash_uniforms(key: np.uint64, counters: np.ndarray) -> np.ndarray:
-    """SplitMix64 output number ``counter`` of the sequence seeded by ``key``, as a double in [0, 1)."""
+    """SplitMix64 output number ``counter`` of the sequence seeded by ``key``, as a double in [0, 1): the
+    definition :func:`uniforms` and :func:`uniform_matrix` compute in fewer passes (tests/test_rng.py)."""
     z = counters  # a fresh uint64 array the caller owns
     with np.errstate(over="ignore"):
         z += np.uint64(1)
         z *= _GOLD
         z += key
-        _mix(z)
-    z >>= _S11
-    out = z.astype(np.float64)
-    out *= 1.0 / 9007199254740992.0
-    return out
+    return _uniforms_of_states(z)
 
 
 def replication_seed(seed: int, replication: int, variant: int = 0) -> np.random.SeedSequence:
@@ -75,20 +72,40 @@ def chunk_generator(seq: np.random.SeedSequence, chunk: int) -> np.random.Genera
     return np.random.Generator(np.random.PCG64(child))
 
 
-def uniforms(key: np.uint64, ids: np.ndarray, stream: int) -> np.ndarray:
-    """Uniforms in [0, 1) for each id in ``ids`` (uint64) on decision ``stream``."""
-    counters = ids.astype(np.uint64, copy=True)
+def _offsets(key: np.uint64, streams: np.ndarray) -> np.ndarray:
+    """``(stream + 1) * GOLD + key`` (mod 2**64) for each stream: with ``id * N_STREAMS * GOLD`` added, the
+    SplitMix64 state of counter ``id * N_STREAMS + stream`` (multiplication distributes mod 2**64)."""
     with np.errstate(over="ignore"):
-        counters *= np.uint64(N_STREAMS)
-        counters += np.uint64(stream)
-    return _hash_uniforms(key, counters)
+        return (streams.astype(np.uint64) + np.uint64(1)) * _GOLD + np.uint64(key)
+
+
+_ID_STEP = np.uint64((N_STREAMS * int(_GOLD)) % 2**64)  # N_STREAMS * GOLD, mod 2**64
+
+
+def _uniforms_of_states(z: np.ndarray) -> np.ndarray:
+    """The SplitMix64 outputs of states ``z`` (uint64, owned by the caller), as doubles in [0, 1)."""
+    with np.errstate(over="ignore"):
+        _mix(z)
+    z >>= _S11
+    out = z.astype(np.float64)
+    out *= 1.0 / 9007199254740992.0
+    return out
+
+
+def uniforms(key: np.uint64, ids: np.ndarray, stream: int) -> np.ndarray:
+    """Uniforms in [0, 1) for each id in ``ids`` (uint64) on decision ``stream``: the same numbers as
+    :func:`_hash_uniforms` of the counters ``ids * N_STREAMS + stream``, in fewer passes."""
+    with np.errstate(over="ignore"):
+        z = ids.astype(np.uint64) * _ID_STEP
+        z += _offsets(key, np.array([stream]))[0]
+    return _uniforms_of_states(z)
 
 
 def uniform_matrix(key: np.uint64, ids: np.ndarray, n_streams: int) -> np.ndarray:
     """A (len(ids), n_streams) array: column s holds ``uniforms(key, ids, s)``."""
     with np.errstate(over="ignore"):
-        counters = ids.astype(np.uint64)[:, None] * np.uint64(N_STREAMS) + np.arange(n_streams, dtype=np.uint64)
-    return _hash_uniforms(key, counters)
+        z = ids.astype(np.uint64)[:, None] * _ID_STEP + _offsets(key, np.arange(n_streams))
+    return _uniforms_of_states(z)
 
 
 def exponential(u: float, mean: float, _log1p=math.log1p) -> float:
