@@ -46,12 +46,13 @@ class RunResult:
     metrics: dict[str, float] = field(default_factory=dict)  # per-year module metrics (flat keys)
 
 
-FAST_PATHS = ("remorse", "desk")
+FAST_PATHS = ("remorse", "desk", "clock")
 """The fast paths of a run, each with a scalar reference that gives the same results
 (tests/test_vectorised.py): ``remorse`` computes buyer-remorse returns per group of blocks with numpy
 (:class:`~azsim.flows.returns.RemorseBatch`; reference: one order at a time through the flows),
 ``desk`` serves buyer messages as a queue computed day by day (:class:`~azsim.flows.desk.QueueDesk`;
-reference: one SimPy process and resource request per message)."""
+reference: one SimPy process and resource request per message), ``clock`` drives the day loop with one
+self-rescheduling event (:class:`_DayClock`; reference: the loop as a SimPy process waiting on timeouts)."""
 
 
 def fast_paths(vectorised: bool | Iterable[str]) -> frozenset[str]:
@@ -90,7 +91,22 @@ class Run(Books):
         self.practices = Practices(self, n)
 
     # ---- the day loop -------------------------------------------------------------------------
+    def begin(self) -> None:
+        """Start the day loop in the run's environment: driven by the day clock (fast path ``clock``) or
+        as the SimPy process :meth:`days` (the reference); the same events happen in the same order."""
+        if "clock" in self.fast:
+            _DayClock(self.env, self._days())
+        else:
+            self.env.process(self.days())
+
     def days(self):
+        """The day loop as a SimPy process: a timeout for each wait of :meth:`_days`."""
+        timeout = self.env.timeout
+        for delay in self._days():
+            yield timeout(delay)
+
+    def _days(self):
+        """The day loop: yields how long to wait (days) before it goes on."""
         env = self.env
         flush = self.desk.flush
         group = batch = None
@@ -108,12 +124,12 @@ class Run(Books):
             for i in range(n_days):
                 d = block.first_day + i
                 if env.now < d:
-                    yield env.timeout(d - env.now)
+                    yield d - env.now
                 self._day(d, block, i, remorse)
                 flush(d + 1)  # the desk serves the messages that arrive today (all are known now)
         end = self.scenario.horizon_days
         if env.now < end:
-            yield env.timeout(end - env.now)
+            yield end - env.now
         self.cover.close(end)
         self.practices.close(end)
         flush(math.inf)
@@ -206,7 +222,7 @@ def run_policy(scenario: Scenario, policy_name: str, seed: int, replication: int
     """
     world = world or World(scenario, seed, replication)
     run = Run(scenario, policy_name, world, vectorised)
-    run.env.process(run.days())
+    run.begin()
     run.env.run()
     return run.result()
 
@@ -228,7 +244,7 @@ def run_policies(scenario: Scenario, policy_names: Iterable[str], seed: int, rep
     shared = SharedBlocks(world, len(names))
     runs = [Run(scenario, name, world, vectorised, blocks=shared.reader(), entries=entries) for name in names]
     for run in runs:
-        run.env.process(run.days())
+        run.begin()
     for end in range(BLOCK_DAYS, scenario.horizon_days, BLOCK_DAYS):
         for run in runs:
             run.env.run(until=end)
@@ -238,6 +254,27 @@ def run_policies(scenario: Scenario, policy_names: Iterable[str], seed: int, rep
         results.append(run.result())
         runs[k] = None  # a finished run's working state can go (its result keeps what is reported)
     return results
+
+
+class _DayClock(simpy.Event):
+    """Drives the day loop without a SimPy process: an event that is its own callback, scheduled when the
+    loop starts (urgent, as a process starts) and again for each wait the loop yields (as a timeout is), so
+    every event keeps its place in the schedule; it steps the loop's generator when it fires."""
+
+    def __init__(self, env: simpy.Environment, loop):
+        self.env = env
+        self._loop = loop
+        self._value = None
+        self._ok = True
+        self.callbacks = [_tick]
+        env.schedule(self, simpy.events.URGENT, 0)
+
+
+def _tick(clock: _DayClock) -> None:
+    delay = next(clock._loop, None)
+    if delay is not None:
+        clock.callbacks = [_tick]
+        clock.env.schedule(clock, simpy.events.NORMAL, delay)
 
 
 class SharedBlocks:

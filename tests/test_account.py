@@ -38,7 +38,7 @@ def make_scenario(extra: dict | None = None, **top):
 
 def run_keep(scenario, policy="new", seed=SEED, rep=0) -> Run:
     r = Run(scenario, policy, World(scenario, seed, rep))
-    r.env.process(r.days())
+    r.begin()
     r.env.run()
     return r
 

@@ -21,7 +21,7 @@ from azsim.world import D, World
 def run_keep(scenario, policy="new", seed=SEED, rep=0, until=None) -> Run:
     """Run a policy and return the Run itself (cover, account, ledger)."""
     r = Run(scenario, policy, World(scenario, seed, rep))
-    r.env.process(r.days())
+    r.begin()
     r.env.run(until=until)
     return r
 
@@ -29,7 +29,7 @@ def run_keep(scenario, policy="new", seed=SEED, rep=0, until=None) -> Run:
 def step_days(scenario, policy, days):
     """Run day by day; yield (day, run) at mid-day of each day in ``days`` (the day's month end done)."""
     r = Run(scenario, policy, World(scenario, SEED, 0))
-    r.env.process(r.days())
+    r.begin()
     for d in days:
         r.env.run(until=d + 0.5)
         yield d, r

@@ -35,7 +35,7 @@ EPS = 1e-9
 def run_keep(scenario, policy="new", seed=SEED, rep=0) -> Run:
     """Run a policy and return the Run itself (for the Health counters)."""
     r = Run(scenario, policy, World(scenario, seed, rep))
-    r.env.process(r.days())
+    r.begin()
     r.env.run()
     return r
 

@@ -64,7 +64,7 @@ from azsim.world import World  # noqa: E402
 def _run(s, policy, paths=True, world=None, seed=3):
     """The finished Run object (its reply times, claims and compensation lists in recorded order)."""
     r = Run(s, policy, world or World(s, seed, 0), paths)
-    r.env.process(r.days())
+    r.begin()
     r.env.run()
     return r
 
@@ -116,11 +116,30 @@ def test_queue_desk_equals_one_simpy_process_per_message(overrides):
         _same_run(fast, slow)
 
 
+@pytest.mark.parametrize("overrides", [
+    {},
+    # PD/PI claims (SimPy processes started by the day loop), insurance months, and account actions that stop
+    # every channel for a while: the clock's waits and the processes' events interleave
+    {"incidents": {"product_safety": 0.01}, "policies": {"new": {"fraud_attempt_rate": 0.01}},
+     "account_health": {"odr": {"limit": 0.001, "consecutive_reviews": 1, "action_probability": 0.5}}},
+])
+def test_day_clock_equals_the_day_loop_as_a_simpy_process(overrides):
+    """The day loop driven by one self-rescheduling event (_DayClock) books exactly what the SimPy process
+    waiting on timeouts does, in the same order (every event keeps its place in the schedule)."""
+    s = scenario_from_dict({"horizon_days": 250, "market": {"orders_per_day": 60}, **overrides})
+    for policy in s.policy_names:
+        fast, slow = _run(s, policy, {"clock"}), _run(s, policy, set())
+        assert fast.env.now == slow.env.now > s.horizon_days
+        _same_run(fast, slow)
+        if overrides:
+            assert fast.counts["suspensions"] > 0 and fast.claims
+
+
 def test_every_fast_path_together_equals_every_reference_together():
     s = scenario_from_dict({"horizon_days": 300, "market": {"orders_per_day": 80, "fba_share": 0.3},
                             "incidents": {"routine_question": 0.05},
                             "buyers": {"late_refund_claim": 0.5}, "seller": {"returns": {"refund_delay_days": 3.0}}})
-    assert set(FAST_PATHS) == {"remorse", "desk"}
+    assert set(FAST_PATHS) == {"remorse", "desk", "clock"}
     for policy in s.policy_names:
         fast, slow = run_policy(s, policy, 5, 0), run_policy(s, policy, 5, 0, vectorised=False)
         assert (fast.ledger.net_cents() == slow.ledger.net_cents()).all()

@@ -123,7 +123,7 @@ def simulate_events(scenario: Scenario, seed: int, policy: str | None = None, re
     policy = policy or scenario.policy_names[0]
     world = _RecordingWorld(scenario, seed, replication)
     run = _RecordingRun(scenario, policy, world)
-    run.env.process(run.days())
+    run.begin()
     run.env.run()
     rng = np.random.default_rng([int(seed) & (2**63 - 1), replication, 0x5EED])
     m = scenario.market
