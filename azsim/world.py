@@ -543,17 +543,20 @@ class World:
             return part
 
         # the group's incident orders: day numbers within the group, so o.day = g_first + day is absolute
-        sel = np.flatnonzero(~quiet)
-        u = rng.uniform_matrix(key, ids[sel], D.N)
-        amount = np.round(s.pdpi_median * np.exp(s.pdpi_sigma * ndtri(u[:, D.AMOUNT])), 2)
-        is_harm = (kind[sel] == KIND_INDEX["product_safety"]) | (kind[sel] == KIND_INDEX["fraud_claim"])
-        incident = OrderArrays(
-            g_first, ids[sel], t[sel], gday[sel], kind[sel], price[sel], np.round(paid[sel], 2),
-            np.round(fee[sel], 2), fba[sel], tracked[sel], confirm[sel], np.where(is_harm, amount, 0.0), pos[sel], u,
-            category_hit(sel),
-        )
-        is_remorse = incident.kind == KIND_INDEX["remorse_return"]
-        remorse = incident.select(is_remorse)
+        def incident_orders(sel: np.ndarray) -> OrderArrays:
+            """The incident orders ``sel`` (indices into the group's orders, in time order) as columns."""
+            u = rng.uniform_matrix(key, ids[sel], D.N)
+            amount = np.round(s.pdpi_median * np.exp(s.pdpi_sigma * ndtri(u[:, D.AMOUNT])), 2)
+            is_harm = (kind[sel] == KIND_INDEX["product_safety"]) | (kind[sel] == KIND_INDEX["fraud_claim"])
+            return OrderArrays(
+                g_first, ids[sel], t[sel], gday[sel], kind[sel], price[sel], np.round(paid[sel], 2),
+                np.round(fee[sel], 2), fba[sel], tracked[sel], confirm[sel], np.where(is_harm, amount, 0.0), pos[sel],
+                u, category_hit(sel),
+            )
+
+        # buyer-remorse returns (computed in bulk by the runs) and the other incident orders (one at a time)
+        is_remorse = kind == KIND_INDEX["remorse_return"]
+        remorse = incident_orders(np.flatnonzero(is_remorse))
         group = Group(g_first, gd, n, remorse, [])
         order_lo = np.concatenate(([0], np.cumsum([int(c.sum()) for c in counts_parts]))).tolist()
         remorse_lo = np.searchsorted(remorse.day, np.arange(0, gd + BLOCK_DAYS, BLOCK_DAYS)).tolist()
@@ -582,7 +585,7 @@ class World:
                 part_totals=part_totals(lo, hi, off, nd, whole),
                 group=group,
             ))
-        others = incident.select(~is_remorse)
+        others = incident_orders(np.flatnonzero(~quiet & ~is_remorse))
         day_lists = [day for block in group.blocks for day in block.incidents]  # by day of the group
         for o, day in zip(others.orders(), others.day.tolist(), strict=True):
             day_lists[day].append(o)

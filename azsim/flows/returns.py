@@ -127,17 +127,21 @@ class RemorseBatch:
         if claim_path.any():
             for o in a.select(claim_path).orders():
                 self.scalar[o.day - a.first_day].append(o)
+        # the columns the bulk entries read (not the whole arrays: most of the 48 uniforms are not read here)
+        ids, day_of, fba, price, paid, fee = a.id, a.day, a.fba, a.price, a.paid, a.fee
+        u_fraud, u_negfb = u[:, D.RETURN_FRAUD], u[:, D.NEG_FB]
         if claim_path.any():
-            a = a.select(~claim_path)
-            requested, authorised, arrives = requested[~claim_path], authorised[~claim_path], arrives[~claim_path]
-            delay, deadline, late = delay[~claim_path], deadline[~claim_path], late[~claim_path]
-        u = a.u
-        n = len(a)
-        fraud = u[:, D.RETURN_FRAUD] < s.incidents.return_fraud_share
+            keep = ~claim_path
+            ids, day_of, fba, price, paid, fee = ids[keep], day_of[keep], fba[keep], price[keep], paid[keep], fee[keep]
+            u_fraud, u_negfb = u_fraud[keep], u_negfb[keep]
+            requested, authorised, arrives = requested[keep], authorised[keep], arrives[keep]
+            delay, deadline, late = delay[keep], deadline[keep], late[keep]
+        n = len(ids)
+        fraud = u_fraud < s.incidents.return_fraud_share
         claimant = np.where(fraud, FRAUDSTER, BUYER)
         refund_at = np.where(late, deadline, arrives + delay)
-        paid_pos = a.paid > 0
-        credit = np.where(paid_pos, a.fee * np.minimum(1.0, a.price / np.where(paid_pos, a.paid, 1.0)), 0.0)
+        paid_pos = paid > 0
+        credit = np.where(paid_pos, fee * np.minimum(1.0, price / np.where(paid_pos, paid, 1.0)), 0.0)
         admin = np.minimum(5.0, 0.2 * credit)
         wage = r.handling_minutes * s.seller.support.wage_per_hour / 60.0
         kept = ~fraud
@@ -145,21 +149,21 @@ class RemorseBatch:
         # one row per entry kind: time, amount, condition, payer, payee, category (the payer or payee
         # ``claimant`` is the buyer or, for a fraudulent return, the fraudster)
         rows = (
-            (requested, a.price, kept, BUYER, HARM, CAT["harm"]),
-            (refund_at, a.price, None, SELLER, claimant, CAT["refund"]),
+            (requested, price, kept, BUYER, HARM, CAT["harm"]),
+            (refund_at, price, None, SELLER, claimant, CAT["refund"]),
             (refund_at, credit, None, AMAZON, SELLER, CAT["referral_credit"]),
             (refund_at, admin, None, SELLER, AMAZON, CAT["refund_admin_fee"]),
             (arrives, m.return_shipping_cost, None, claimant, CARRIER, CAT["return_shipping"]),
-            (arrives, a.price * m.cogs_share * s.incidents.resale_share.remorse, kept, GOODS, SELLER,
+            (arrives, price * m.cogs_share * s.incidents.resale_share.remorse, kept, GOODS, SELLER,
              CAT["recovered_goods"]),
-            (arrives, wage, ~a.fba, SELLER, STAFF, CAT["staff_time"]),
+            (arrives, wage, ~fba, SELLER, STAFF, CAT["staff_time"]),
         )
         k = len(rows)
         times = np.empty((k, n))
         amounts = np.empty((k, n))
         ok = np.ones((k, n), dtype=bool)
         keys = np.empty((k, n), dtype=np.int64)
-        order_key = Ledger.keys(a.id.astype(np.int64), 0, 0, 0)
+        order_key = Ledger.keys(ids.astype(np.int64), 0, 0, 0)
         for j, (t, amount, cond, payer, payee, cat) in enumerate(rows):
             times[j] = t
             amounts[j] = amount
@@ -170,7 +174,7 @@ class RemorseBatch:
         ok &= cents != 0
         # kind by kind, then by day (stable): the order in which the scalar flow would book them per day
         ok = ok.ravel()
-        day = np.broadcast_to(a.day, (k, n)).ravel()[ok]
+        day = np.broadcast_to(day_of, (k, n)).ravel()[ok]
         by_day = np.argsort(day, kind="stable")
         # the ledger's own columns in day order, packed once per block: apply() appends a day's slice
         self._packed = Ledger.pack(times.ravel()[ok][by_day], keys.ravel()[ok][by_day], cents.ravel()[ok][by_day])
@@ -182,15 +186,15 @@ class RemorseBatch:
             run.ledger.extend_packed(self._packed, 0, self._start[-1])
 
         day_count = np.bincount
-        self.returns = day_count(a.day, minlength=n_days)
-        self.fraud = day_count(a.day[fraud], minlength=n_days)
-        self.late_refunds = day_count(a.day[late], minlength=n_days)
+        self.returns = day_count(day_of, minlength=n_days)
+        self.fraud = day_count(day_of[fraud], minlength=n_days)
+        self.late_refunds = day_count(day_of[late], minlength=n_days)
         self._returns, self._fraud, self._late = self.returns.tolist(), self.fraud.tolist(), self.late_refunds.tolist()
         slow = np.where(authorised - requested > window, s.buyers.negative_feedback.slow_reply_factor, 1.0)
-        nf = u[:, D.NEG_FB] < s.incidents.base_negative_feedback * slow
-        self.nf_day = a.day[nf]
+        nf = u_negfb < s.incidents.base_negative_feedback * slow
+        self.nf_day = day_of[nf]
         self.nf_at = authorised[nf]
-        self.nf_order = a.id[nf]
+        self.nf_order = ids[nf]
         self._nf: dict[int, list[tuple[float, int]]] = {}  # local day -> [(feedback time, order id)]
         delay = s.account_health.feedback_delay_days
         for day, at, oid in zip(self.nf_day.tolist(), self.nf_at.tolist(), self.nf_order.tolist(), strict=True):
