@@ -198,6 +198,8 @@ def build_parser() -> argparse.ArgumentParser:
                    default=1_000_000, help="orders to simulate (default 1,000,000; at most 100,000,000)")
     b.add_argument("--scenario", default=None, help="scenario file (default: scenarios/default.yaml)")
     b.add_argument("--seed", type=_seed, default=0)
+    b.add_argument("--repeat", type=_at_most(20), default=3,
+                   help="time the run this many times and keep the best (default 3)")
     _calibrate_parsers(sub)
     return p
 
@@ -512,12 +514,18 @@ def _advisor_comparisons() -> int:
     return 1 + len(PRACTICES) + 2
 
 
-def _check_budget(scenario, replications: int, args, points: int = 1, workers: int | None = None) -> None:
+def _check_budget(scenario, replications: int, args, points: int = 1, workers: int | None = None,
+                  advisor: bool = False) -> None:
     """Refuse at once (exit 2, with the estimate) a run beyond --max-memory or --max-orders (``workers``:
-    worker processes running it, None: this process)."""
+    worker processes running it, None: this process; ``advisor``: the advisor runs in this process and
+    keeps up to its WORLDS_MB of worlds meanwhile, where pool workers forked before keep the default)."""
     from .scenario import check_budget, estimate
 
-    check_budget(estimate(scenario, replications, points, workers=workers), args.max_memory, args.max_orders)
+    kept = None
+    if advisor and workers is None:
+        from .advisor import WORLDS_MB as kept
+    check_budget(estimate(scenario, replications, points, workers=workers, kept_worlds_mb=kept), args.max_memory,
+                 args.max_orders)
 
 
 def _check_sweep_budget(spec, args, sensitivity: bool = False) -> None:
@@ -564,7 +572,8 @@ def cmd_advise(args) -> int:
 
     scenario = _load(args.scenario, args.overrides, args.policies)
     workers = _advise_workers(args)
-    _check_budget(scenario, args.replications * _advisor_comparisons(), args, workers=workers if workers > 1 else None)
+    _check_budget(scenario, args.replications * _advisor_comparisons(), args, workers=workers if workers > 1 else None,
+                  advisor=True)
     if args.json is not None:
         _check_output(args.json)
     update, close = _progress_bar(args.quiet, "replications")
@@ -613,7 +622,7 @@ def cmd_report(args) -> int:
     if not args.reproduce and Path(args.source).suffix.lower() not in STORE_SUFFIXES:
         scenario = load_scenario(args.source, policies=args.policies)  # the comparison and the advisor
         advisor = max(4, args.replications // 2)
-        _check_budget(scenario, args.replications + advisor * _advisor_comparisons(), args)
+        _check_budget(scenario, args.replications + advisor * _advisor_comparisons(), args, advisor=True)
     update, close = _progress_bar(args.quiet, "replications")
     try:
         if args.reproduce:
@@ -689,7 +698,7 @@ def cmd_synth_reports(args) -> int:
     check_target("--out", args.out, "dir")
     scenario = _load(args.scenario, args.overrides)
     days = args.days or scenario.horizon_days
-    check_budget(estimate(scenario.with_overrides({"horizon_days": days}), 1), what="the simulation")
+    check_budget(estimate(scenario.with_overrides({"horizon_days": days}), 1, entries=True), what="the simulation")
     files = synth_reports(scenario, out=args.out, days=days, seed=args.seed)
     for name, text in files.items():
         print(f"{args.out}/{name}: {plural(text.count(chr(10)), 'line')}")
@@ -701,7 +710,7 @@ def cmd_bench(args) -> int:
 
     path = args.scenario or str(Path(__file__).resolve().parent.parent / "scenarios" / "default.yaml")
     scenario = load_scenario(path)
-    print(json.dumps(bench(scenario, orders=args.orders, seed=args.seed)))
+    print(json.dumps(bench(scenario, orders=args.orders, seed=args.seed, repeat=args.repeat)))
     return 0
 
 

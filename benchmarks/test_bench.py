@@ -25,9 +25,13 @@ BEFORE_ISSUE_8 = "48cbb33"
 """The last commit before issue 8 (account health, insurance and practice mechanics)."""
 
 
-def _bench(orders: int, code: Path = ROOT, scenario: str | None = None) -> dict:
+def _bench(orders: int, code: Path = ROOT, scenario: str | None = None, repeat: int | None = None) -> dict:
+    """`azsim bench` in a fresh process with the code at ``code`` (``repeat``: timed runs in that process,
+    best kept; None: the command's default, for code that predates --repeat)."""
     env = {**os.environ, "PYTHONPATH": str(code)}
     extra = ["--scenario", scenario] if scenario else []
+    if repeat is not None:
+        extra += ["--repeat", str(repeat)]
     out = subprocess.run([sys.executable, "-m", "azsim.cli", "bench", "--orders", str(orders), *extra],
                          capture_output=True, text=True, cwd=code, check=True, env=env).stdout
     result = json.loads(out.strip().splitlines()[-1])
@@ -42,7 +46,7 @@ def test_one_million_orders_speed_ratio():
 
 
 def test_ten_million_orders_stay_under_600_mb():
-    r = _bench(10_000_000)
+    r = _bench(10_000_000, repeat=1)
     assert r["peak_rss_mb"] < 600, r
 
 
@@ -93,8 +97,8 @@ def test_issue_12_ratio_before_and_after_for_every_shipped_scenario():
     with tempfile.TemporaryDirectory() as tmp:
         before_code = _checkout(BEFORE_ISSUE_12, tmp)
         for path in sorted((ROOT / "scenarios").glob("*.yaml")):
-            before = _best(1_000_000, before_code, str(path))
-            after = _best(1_000_000, ROOT, str(path))
+            before = _best(1_000_000, before_code, str(path))  # that code's bench times one run: best of 3 processes
+            after = _bench(1_000_000, ROOT, str(path), repeat=3)  # best of 3 runs in one process
             rows[path.stem] = (before, after)
     print("\n| scenario | ratio before | ratio after | orders/s after | bare SimPy events/s | incident share |")
     print("| --- | --- | --- | --- | --- | --- |")
@@ -102,8 +106,9 @@ def test_issue_12_ratio_before_and_after_for_every_shipped_scenario():
         print(f"| {name} | {b['ratio']:.2f} | {a['ratio']:.2f} | {a['orders_per_s']:,.0f} | "
               f"{a['bare_simpy_events_per_s']:,.0f} | {a['incident_share']:.2f} |")
     print(json.dumps({k: {"before": b["ratio"], "after": a["ratio"]} for k, (b, a) in rows.items()}))
-    # never slower than before on any scenario (a loose bar: the machine is shared)
+    # never slower than before on any scenario (a loose bar: the machine is shared), and the issue's goals
     assert all(a["ratio"] >= 1.2 * b["ratio"] for b, a in rows.values()), rows
+    assert rows["default"][1]["ratio"] >= 0.5 and rows["negligent"][1]["ratio"] >= 0.35, rows
 
 
 def test_issue_12_profile_after():
