@@ -383,3 +383,15 @@ def test_advise_runs_its_replications_on_workers_and_says_the_same_as_in_process
         texts[workers] = path.read_bytes()
     assert texts["1"] == texts["2"]
     capsys.readouterr()
+
+
+def test_bench_keeps_the_best_of_its_timed_runs(capsys):
+    """`azsim bench --repeat N` times N runs and reports the best: wall_s is the least of wall_s_each, and the
+    ratio is that run's orders per second over the bare SimPy loop's events per second."""
+    assert main(["bench", "--orders", "3000", "--repeat", "2"]) == 0
+    r = json.loads(capsys.readouterr().out)
+    assert r["repeat"] == 2 and len(r["wall_s_each"]) == 2
+    assert r["wall_s"] == min(r["wall_s_each"]) > 0
+    assert r["orders_per_s"] == pytest.approx(r["orders"] * r["policies"] / r["wall_s"], rel=0.05)
+    assert r["ratio"] == pytest.approx(r["orders_per_s"] / r["bare_simpy_events_per_s"], rel=1e-3)
+    assert 0.1 <= r["incident_share"] <= 0.4
