@@ -213,19 +213,13 @@ class LedgerTotals:
     def book(self, t: float, order: int, payer: int, payee: int, category: int, amount: float) -> int:
         """:meth:`Ledger.book`, counted into the totals."""
         cents = round(amount * 100)
-        if cents > 0:
-            net = self._net
-            net[payer * _N_CAT + category] += cents
-            net[payee * _N_CAT + category] -= cents
-        elif cents < 0:
-            cents = -cents
-            net = self._net
-            net[payee * _N_CAT + category] += cents
-            net[payer * _N_CAT + category] -= cents
-        else:
+        if not cents:
             return 0
+        net = self._net  # a negative amount is the same entry the other way round: the same net cents
+        net[payer * _N_CAT + category] += cents
+        net[payee * _N_CAT + category] -= cents
         self._n += 1
-        return cents
+        return cents if cents > 0 else -cents
 
     def extend(self, t, order, payer, payee, category, cents) -> None:
         """:meth:`Ledger.extend`, counted into the totals."""

@@ -275,3 +275,21 @@ def test_ledger_totals_equal_the_full_ledger(overrides):
         assert a.counts == b.counts and a.claims == b.claims and a.health == b.health
     with pytest.raises(TypeError, match="totals only"):
         totals[0].ledger.to_frame()
+
+
+def test_ledger_totals_book_what_the_ledger_books_also_negative_and_zero_amounts():
+    """LedgerTotals.book against Ledger.book on random bookings: amounts of both signs, sub-cent ones that round
+    to nothing, half cents; the same net cents per party and category, the same count and return values."""
+    from azsim.ledger import CATEGORIES, PARTIES, Ledger, LedgerTotals
+
+    gen = np.random.default_rng(12)
+    full, totals = Ledger(), LedgerTotals()
+    for i in range(3000):
+        payer, payee = (int(x) for x in gen.choice(len(PARTIES), 2, replace=False))
+        category = int(gen.integers(len(CATEGORIES)))
+        amount = float(gen.choice([gen.normal(0, 200), gen.uniform(-0.004, 0.004), 0.125, -0.005, 0.0]))
+        assert full.book(float(i), i, payer, payee, category, amount) == \
+            totals.book(float(i), i, payer, payee, category, amount) >= 0
+    assert np.array_equal(full.net_cents(), totals.net_cents())
+    assert len(full) == len(totals) < 3000  # entries that round to no cent are not kept
+    assert (full.net_cents() < 0).any() and full.net_cents().sum() == 0
