@@ -983,23 +983,31 @@ DEFAULT_MAX_MEMORY_MB = 4096
 
 DEFAULT_MAX_ORDERS = 10_000_000_000
 """Default limit on a command's simulated orders, counted once per policy (``--max-orders``): at
-about 0.2 million orders a second that is some 14 hours of one core."""
+about 800,000 orders a second that is some 3.5 hours of one core."""
 
-# Calibrated on this machine (2 cores; scenarios/default.yaml at 60 to 200,000 orders a day; see
-# tests/test_input_hardening.py): a run's peak memory grows with the orders of its whole horizon
-# (the ledger, claim records, queued messages) and with those of one 28-day block of the world
-# (its arrays); a replication's kept results with its policies and account-health reviews.
-_PROCESS_MB = 150.0  # a Python process with azsim imported
-_WORKER_MB = 40.0  # a pool worker forked from it (proportional share: its pages are mostly shared)
-_BYTES_PER_ORDER = 270.0  # per order of a replication's horizon
-_BYTES_PER_BLOCK_ORDER = 420.0  # per order of its largest block
-_RESULT_BYTES_PER_RUN = 50_000.0  # per policy run kept (its metrics)
-_RESULT_BYTES_PER_REVIEW = 400.0  # per account-health review row kept
+# Calibrated on this machine (2 cores; benchmarks/test_estimate_bench.py runs each case in a fresh process
+# and prints estimated against measured). A comparison's replication walks one world with all its policies
+# and keeps ledger totals, not entries: what it holds while it runs grows with the orders of the group of
+# blocks being generated (several 28-day blocks, up to azsim.world.GROUP_ORDERS orders, at least one block),
+# a little with the orders of its horizon (claims, account state), and its kept results with its runs and
+# their account-health reviews. Worlds kept for later comparisons on the same seeds (azsim.world.
+# shared_world) add up to the cache's budget in each process that runs replications.
+_PROCESS_MB = 150.0  # a Python process with azsim imported, after a small run (measured: 141 to 145)
+_WORKER_MB = 15.0  # a pool worker forked from it: its own pages before its first run (measured: about 13)
+_BYTES_PER_GROUP_ORDER = 560.0  # per order of the group of blocks being generated (measured: 555 to 605)
+_BYTES_PER_RUN_ORDER = 15.0  # per order of the horizon and policy (measured: 2 at 10 years to 24 at 600 a day)
+_ENTRY_BYTES_PER_ORDER = 950.0  # per order of the horizon and policy, for runs that keep every order's records and
+# their ledger entries (azsim synth-reports; measured: 920)
+_RESULT_BYTES_PER_RUN = 50_000.0  # per policy run kept (its metrics; measured: about 46,000)
+_RESULT_BYTES_PER_REVIEW = 1_900.0  # per account-health review row kept (measured: 1,900 to 2,000)
 _STREAMED_BYTES_PER_RUN = 200.0  # per run of a sweep (results go to the store; the coordinator keeps a key)
 _STREAMED_BYTES_PER_POINT = 2_000.0  # per design point of a sweep
-_ORDERS_PER_SECOND = 200_000.0  # orders x policies per second on one core
-_SECONDS_PER_DAY = 6e-5  # per simulated day and policy (the day loop, reviews, month ends)
+_ORDERS_PER_SECOND = 800_000.0  # orders x policies per second on one core (benchmarks/test_estimate_bench.py fits it)
+_SECONDS_PER_DAY = 2e-5  # per simulated day and policy (the day loop, reviews, month ends; fitted likewise)
 _BLOCK_DAYS = 28  # azsim.world.BLOCK_DAYS (not imported: world imports this module)
+_GROUP_ORDERS = 16_384  # azsim.world.GROUP_ORDERS
+_WORLD_CACHE_MB = 64.0  # azsim.world.WORLD_CACHE_MB: the kept worlds' budget of a process, by default
+_BYTES_PER_KEPT_ORDER = 300.0  # azsim.world._BYTES_PER_KEPT_ORDER: what the cache counts per order of a world
 
 
 def expected_orders(scenario: Scenario) -> tuple[float, float]:
@@ -1021,32 +1029,52 @@ def expected_orders(scenario: Scenario) -> tuple[float, float]:
 
 
 def estimate(scenario: Scenario, replications: int, points: int = 1, workers: int | None = None,
-             streamed: bool = False) -> dict:
+             streamed: bool = False, kept_worlds_mb: float | None = None, entries: bool = False) -> dict:
     """What ``replications`` paired replications of ``scenario`` at ``points`` design points will
-    need, roughly (within a factor of about 2): ``{"orders", "seconds", "memory_mb", "runs"}``.
+    need, roughly (within a factor of about 2 of what benchmarks/test_estimate_bench.py measures):
+    ``{"orders", "seconds", "memory_mb", "runs"}``.
 
     ``orders`` counts each order once per policy (the work); ``seconds`` is one core's time;
-    ``memory_mb`` the peak of all processes: in this process (``workers=None``, as ``compare``
-    and ``advise`` run), or ``workers`` worker processes each holding one replication plus this
-    one (a forked worker's own share of memory is about 40 MB before its run). ``streamed``
-    (sweeps): results go to a store instead of staying in memory. A pure function of its
-    arguments: nothing is simulated.
+    ``memory_mb`` the peak of all processes: this one (``workers=None``, as ``compare`` runs), or
+    ``workers`` worker processes, each running one replication at a time, plus this one.
+
+    Memory counts, in each process that runs replications: what one replication holds while its
+    policies walk their world together (the group of blocks being generated; the runs' state, which
+    grows a little with the orders of the horizon; comparisons keep ledger totals, not entries), and
+    the worlds kept for later comparisons on the same seeds (:func:`azsim.world.shared_world`): one
+    per replication, up to ``kept_worlds_mb`` MB (default :data:`azsim.world.WORLD_CACHE_MB`, 64; the advisor keeps
+    256 MB while it runs in this process, :data:`azsim.advisor.WORLDS_MB`), and none when a world
+    takes more than a quarter of that. ``entries``: the runs keep every order's records and ledger
+    entry (``azsim synth-reports``), far more than a comparison's totals. This process also keeps
+    every run's results (``streamed``, sweeps: results go to a store instead). A pure function of
+    its arguments: nothing is simulated.
     """
     policies = max(1, len(scenario.policies))
     reps, points = max(0, int(replications)), max(0, int(points))
     runs = reps * points
-    orders, block = expected_orders(scenario)
-    per_replication_mb = (orders * _BYTES_PER_ORDER + block * _BYTES_PER_BLOCK_ORDER) / 1e6
+    orders, busiest = expected_orders(scenario)
+    blocks = max(1, -(-scenario.horizon_days // _BLOCK_DAYS))
+    group = min(orders, max(1, int(_GROUP_ORDERS // max(orders / blocks, 1.0))) * busiest)
+    per_order = _BYTES_PER_RUN_ORDER + (_ENTRY_BYTES_PER_ORDER if entries else 0.0)
+    in_flight_mb = (group * _BYTES_PER_GROUP_ORDER + orders * policies * per_order) / 1e6
+    k = None if workers is None else max(1, int(workers))
+    budget = (_WORLD_CACHE_MB if kept_worlds_mb is None else max(0.0, float(kept_worlds_mb))) * 2**20
+    world_bytes = orders * _BYTES_PER_KEPT_ORDER
+    if runs and world_bytes <= budget / 4:  # as shared_world keeps them; each process its own
+        per_process = -(-runs // (k or 1))
+        worlds_mb = min(budget, per_process * world_bytes) / 1e6
+    else:
+        worlds_mb = 0.0
     if streamed:
-        kept_mb = (runs * _STREAMED_BYTES_PER_RUN + points * _STREAMED_BYTES_PER_POINT) / 1e6
+        results_mb = (runs * _STREAMED_BYTES_PER_RUN + points * _STREAMED_BYTES_PER_POINT) / 1e6
     else:
         reviews = scenario.horizon_days / scenario.account_health.review_every_days
-        kept_mb = runs * policies * (_RESULT_BYTES_PER_RUN + reviews * _RESULT_BYTES_PER_REVIEW) / 1e6
-    if workers is None:
-        memory = _PROCESS_MB + per_replication_mb + kept_mb
+        results_mb = runs * policies * (_RESULT_BYTES_PER_RUN + reviews * _RESULT_BYTES_PER_REVIEW) / 1e6
+    runner_mb = in_flight_mb + worlds_mb if runs else 0.0
+    if k is None:
+        memory = _PROCESS_MB + runner_mb + results_mb
     else:
-        k = max(1, int(workers))
-        memory = _PROCESS_MB + k * (_WORKER_MB + per_replication_mb) + kept_mb
+        memory = _PROCESS_MB + k * (_WORKER_MB + runner_mb) + results_mb
     work = orders * policies * runs
     seconds = work / _ORDERS_PER_SECOND + scenario.horizon_days * policies * runs * _SECONDS_PER_DAY
     return {"orders": work, "seconds": seconds, "memory_mb": memory, "runs": runs}

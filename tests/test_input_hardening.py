@@ -251,11 +251,14 @@ def test_a_run_too_large_is_refused_before_anything_is_allocated(tmp_path, capsy
         raise AssertionError("compare() must not be called")
 
     monkeypatch.setattr(azsim.comparison, "compare", boom)
+    # 100,000 replications keep about 300 KB of results each (two policy runs, 52 account-health reviews each;
+    # measured: 304 KB a replication over 1,000): about 29 GB (the estimate said 14.0 GB before issue 12's
+    # remeasurement, counting 400 bytes a review row)
     refused(["compare", DEFAULT, "-r", "100000"], capsys,
-            "error: the run needs about 14.0 GB of memory (limit 4.0 GB; --max-memory MB to raise it)")
+            "error: the run needs about 29.3 GB of memory (limit 4.0 GB; --max-memory MB to raise it)")
     refused(["compare", DEFAULT, "--set", "market.orders_per_day=1e6"], capsys,
             "the run simulates about 1.5e+10 orders", "--max-orders N to raise it")
-    refused(["compare", DEFAULT, "-r", "auto", "--max-replications", "100000"], capsys, "needs about 14.0 GB")
+    refused(["compare", DEFAULT, "-r", "auto", "--max-replications", "100000"], capsys, "needs about 29.3 GB")
     refused(["compare", DEFAULT, "--max-memory", "100"], capsys, "(limit 100 MB; --max-memory")
     refused(["advise", DEFAULT, "-r", "20000"], capsys, "the run needs about")
     refused(["report", DEFAULT, "-r", "50000", "--out", tmp_path / "rep"], capsys, "the run needs about")
