@@ -328,6 +328,7 @@ WORLD_CACHE_MB = 64.0
 caller that runs many comparisons on the same seeds raises it for a while with :func:`keeping_worlds`."""
 _BYTES_PER_KEPT_ORDER = 300.0  # a kept world's blocks, per order of its horizon (measured: about 275)
 _cache: OrderedDict = OrderedDict()  # (inputs, seed, replication) -> World
+_cache_bytes = [0.0]  # the sum of the kept worlds' sizes, kept as they come and go (not summed per insertion)
 _cache_lock = threading.Lock()
 
 
@@ -354,7 +355,11 @@ def shared_world(scenario: Scenario, seed: int, replication: int) -> World:
     world.keep_blocks()
     world._cache_bytes = size
     with _cache_lock:
+        replaced = _cache.get(key)  # another thread generated the same world meanwhile
+        if replaced is not None:
+            _cache_bytes[0] -= replaced._cache_bytes
         _cache[key] = world
+        _cache_bytes[0] += size
     _trim(budget)
     return world
 
@@ -363,14 +368,16 @@ def clear_world_cache() -> None:
     """Forget every kept world (frees its memory)."""
     with _cache_lock:
         _cache.clear()
+        _cache_bytes[0] = 0.0
 
 
 def _trim(budget_bytes: float) -> None:
     with _cache_lock:
-        total = sum(w._cache_bytes for w in _cache.values())
-        while _cache and total > budget_bytes:
+        while _cache and _cache_bytes[0] > budget_bytes:
             _, old = _cache.popitem(last=False)
-            total -= old._cache_bytes
+            _cache_bytes[0] -= old._cache_bytes
+        if not _cache:
+            _cache_bytes[0] = 0.0  # no rounding left over from many additions and subtractions
 
 
 @contextlib.contextmanager

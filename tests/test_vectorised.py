@@ -293,3 +293,30 @@ def test_ledger_totals_book_what_the_ledger_books_also_negative_and_zero_amounts
     assert np.array_equal(full.net_cents(), totals.net_cents())
     assert len(full) == len(totals) < 3000  # entries that round to no cent are not kept
     assert (full.net_cents() < 0).any() and full.net_cents().sum() == 0
+
+
+def test_the_world_cache_stays_within_its_budget_dropping_the_least_recently_used(monkeypatch):
+    """Kept worlds never take more than the budget; the running total equals the kept worlds' sizes (it is no
+    longer summed over every kept world at each insertion, which made thousands of short replications slow)."""
+    from azsim import world as W
+
+    W.clear_world_cache()
+    s = scenario_from_dict({"horizon_days": 7, "market": {"orders_per_day": 60}})
+    size = W.World(s, 1, 0).expected_orders * W._BYTES_PER_KEPT_ORDER
+    monkeypatch.setattr(W, "WORLD_CACHE_MB", 40.5 * size / 2**20)  # room for 40 of these worlds
+    for r in range(300):
+        W.shared_world(s, 1, r)
+        assert W._cache_bytes[0] == pytest.approx(sum(w._cache_bytes for w in W._cache.values()))
+        assert W._cache_bytes[0] <= W.WORLD_CACHE_MB * 2**20
+    assert [k[2] for k in W._cache] == list(range(260, 300))  # the 40 most recently used
+    W.shared_world(s, 1, 260)  # a hit moves it to the end: the next insertion drops 261
+    W.shared_world(s, 1, 300)
+    kept = [k[2] for k in W._cache]
+    assert kept[:2] == [262, 263] and kept[-2:] == [260, 300] and len(kept) == 40
+    with W.keeping_worlds(2 * W.WORLD_CACHE_MB):  # the advisor's larger budget, then back
+        for r in range(400, 470):
+            W.shared_world(s, 1, r)
+        assert len(W._cache) == 81  # room for 81 now
+    assert len(W._cache) == 40 and W._cache_bytes[0] <= W.WORLD_CACHE_MB * 2**20
+    W.clear_world_cache()
+    assert W._cache_bytes[0] == 0.0 and not W._cache
