@@ -36,7 +36,7 @@ import yaml
 from azsim import ScenarioError, compare, scenario_from_dict
 from azsim import labels as L
 from azsim import views as V
-from azsim.advisor import PRACTICES, advise
+from azsim.advisor import PRACTICES, WORLDS_MB, advise
 from azsim.calibrate import MARKETPLACES, calibrate
 from azsim.calibrate.core import MAX_FILES as MAX_REPORT_FILES
 from azsim.calibrate.core import NOT_FROM_REPORTS
@@ -87,12 +87,15 @@ def run_compare(scenario_json: str, replications: int, seed: int):
     return compare(scenario, replications=replications, seed=seed, executor=_pool())
 
 
-def within_budget(scenario_json: str, replications: int, what: str = "this comparison") -> None:
+def within_budget(scenario_json: str, replications: int, what: str = "this comparison",
+                  kept_worlds_mb: float | None = None) -> None:
     """Raise ScenarioError if simulating ``replications`` paired replications of the scenario would
-    exceed the page's memory or work limit (nothing is simulated)."""
+    exceed the page's memory or work limit (nothing is simulated; ``kept_worlds_mb``: each worker's
+    budget for kept worlds, the advisor's while it runs)."""
     scenario = scenario_from_dict(json.loads(scenario_json))
     try:
-        check_budget(estimate(scenario, replications, workers=_pool().workers), MAX_MEMORY_MB, MAX_ORDERS, what)
+        cost = estimate(scenario, replications, workers=_pool().workers, kept_worlds_mb=kept_worlds_mb)
+        check_budget(cost, MAX_MEMORY_MB, MAX_ORDERS, what)
     except ScenarioError as err:
         raise ScenarioError([re.sub(r"; --max-\w+ \w+ to raise it\)", ")", p) for p in err.problems]
                             + ["lower the orders per day or the replications (the command line, azsim compare, "
@@ -103,7 +106,7 @@ def simulate(fn, scenario_json: str, replications: int, seed: int, **kw):
     """Call a simulation (``run_compare`` or ``run_advice``) once it is within the page's budget."""
     advice = fn is run_advice
     within_budget(scenario_json, replications * (ADVISOR_COMPARISONS if advice else 1),
-                  "the advisor" if advice else "this comparison")
+                  "the advisor" if advice else "this comparison", WORLDS_MB if advice else None)
     return fn(scenario_json, replications, seed, **kw)
 
 

@@ -517,12 +517,13 @@ def _advisor_comparisons() -> int:
 def _check_budget(scenario, replications: int, args, points: int = 1, workers: int | None = None,
                   advisor: bool = False) -> None:
     """Refuse at once (exit 2, with the estimate) a run beyond --max-memory or --max-orders (``workers``:
-    worker processes running it, None: this process; ``advisor``: the advisor runs in this process and
-    keeps up to its WORLDS_MB of worlds meanwhile, where pool workers forked before keep the default)."""
+    worker processes running it, None: this process; ``advisor``: every process that runs the advisor's
+    replications keeps up to its WORLDS_MB of worlds meanwhile: this one, or each worker, which takes the
+    budget with its tasks)."""
     from .scenario import check_budget, estimate
 
     kept = None
-    if advisor and workers is None:
+    if advisor:
         from .advisor import WORLDS_MB as kept
     check_budget(estimate(scenario, replications, points, workers=workers, kept_worlds_mb=kept), args.max_memory,
                  args.max_orders)

@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from . import __version__
+from . import __version__, world
 from .labels import all_labels
 from .ledger import CATEGORIES, PARTIES, REPORTED_PARTIES
 from .scenario import Scenario
@@ -261,7 +261,8 @@ def run_replication(scenario: Scenario, seed: int, replication: int, common_rand
 
 
 def _replication_task(args):
-    scenario, seed, r, crn = args
+    scenario, seed, r, crn, world_cache_mb = args
+    world.use_world_cache_mb(world_cache_mb)  # a worker keeps worlds as the process that sent the task does
     return run_replication(scenario, seed, r, crn)
 
 
@@ -288,7 +289,7 @@ def compare(scenario: Scenario, replications: int | str = 20, seed: int = 202109
     pols = scenario.policy_names
     r = 0
     while True:
-        batch = [(scenario, seed, i, common_random_numbers) for i in range(r, target)]
+        batch = [(scenario, seed, i, common_random_numbers, world.WORLD_CACHE_MB) for i in range(r, target)]
         done = {}
         if executor is None:
             outcomes = ((task, _replication_task(task)) for task in batch)

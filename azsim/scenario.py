@@ -1043,7 +1043,8 @@ def estimate(scenario: Scenario, replications: int, points: int = 1, workers: in
     grows a little with the orders of the horizon; comparisons keep ledger totals, not entries), and
     the worlds kept for later comparisons on the same seeds (:func:`azsim.world.shared_world`): one
     per replication, up to ``kept_worlds_mb`` MB (default :data:`azsim.world.WORLD_CACHE_MB`, 64; the advisor keeps
-    256 MB while it runs in this process, :data:`azsim.advisor.WORLDS_MB`), and none when a world
+    256 MB while it runs, :data:`azsim.advisor.WORLDS_MB`, in this process or in each pool worker, which
+    takes the budget with its tasks), and none when a world
     takes more than a quarter of that. ``entries``: the runs keep every order's records and ledger
     entry (``azsim synth-reports``), far more than a comparison's totals. This process also keeps
     every run's results (``streamed``, sweeps: results go to a store instead). A pure function of

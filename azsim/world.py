@@ -380,6 +380,17 @@ def _trim(budget_bytes: float) -> None:
             _cache_bytes[0] = 0.0  # no rounding left over from many additions and subtractions
 
 
+def use_world_cache_mb(mb: float) -> None:
+    """Set this process's budget for kept worlds to ``mb`` MB (dropping the least recently used beyond it): a
+    pool worker takes the budget of the process that sent it a replication (:func:`keeping_worlds` there),
+    so that the advisor's comparisons share worlds in the workers too."""
+    global WORLD_CACHE_MB
+    mb = float(mb)
+    if mb != WORLD_CACHE_MB:
+        WORLD_CACHE_MB = mb
+        _trim(mb * 2**20)
+
+
 @contextlib.contextmanager
 def keeping_worlds(mb: float):
     """Keep up to ``mb`` MB of worlds while the block runs (e.g. the advisor: every comparison on the same

@@ -1,7 +1,8 @@
 """The cost estimate (azsim.scenario.estimate) models what a run holds since issue 12: comparisons keep
 ledger totals, not entries; the policies of a replication walk one world; worlds are kept across
-comparisons up to the cache's budget (the advisor's larger one while it runs in this process); pool
-workers each hold their own. Figures measured by benchmarks/test_estimate_bench.py are in comments."""
+comparisons up to the cache's budget (the advisor's larger one while it runs, in this process or in each
+pool worker); pool workers each hold their own. Figures measured by benchmarks/test_estimate_bench.py are in
+comments."""
 
 from __future__ import annotations
 
@@ -95,7 +96,7 @@ def seen(monkeypatch):
 
 @pytest.mark.parametrize("argv, kept, workers", [
     (["advise", DEFAULT, "--workers", "1"], WORLDS_MB, None),  # in this process, with the advisor's cache
-    (["advise", DEFAULT, "--workers", "2"], None, 2),  # workers forked before the advisor: the default cache
+    (["advise", DEFAULT, "--workers", "2"], WORLDS_MB, 2),  # each worker keeps the advisor's cache (sent with tasks)
     (["report", DEFAULT, "--out", "{tmp}/rep"], WORLDS_MB, None),
     (["compare", DEFAULT], None, None),
 ])

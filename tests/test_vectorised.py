@@ -320,3 +320,36 @@ def test_the_world_cache_stays_within_its_budget_dropping_the_least_recently_use
     assert len(W._cache) == 40 and W._cache_bytes[0] <= W.WORLD_CACHE_MB * 2**20
     W.clear_world_cache()
     assert W._cache_bytes[0] == 0.0 and not W._cache
+
+
+def test_pool_workers_keep_worlds_with_the_budget_of_the_process_that_sends_the_replications():
+    """The advisor raises the budget for kept worlds in its own process (keeping_worlds); the replications it
+    sends to pool workers carry that budget, and a worker takes it (and gives it back with the next task)."""
+    from azsim import comparison as C
+    from azsim import world as W
+
+    class SpyExecutor:  # runs the tasks here, as a pool would there, and keeps them
+        tasks: list = []
+
+        def run(self, fn, tasks, died=None):
+            for task in tasks:
+                self.tasks.append(task)
+                yield task, fn(task)
+
+    s = scenario_from_dict({"horizon_days": 30, "market": {"orders_per_day": 20}})
+    spy = SpyExecutor()
+    before = W.WORLD_CACHE_MB
+    with W.keeping_worlds(4 * before):
+        assert C.compare(s, 2, 5, executor=spy).replications == 2
+        assert W.WORLD_CACHE_MB == 4 * before
+    assert [t[4] for t in spy.tasks] == [4 * before] * 2 and W.WORLD_CACHE_MB == before
+    C.compare(s, 1, 5, executor=spy)
+    assert spy.tasks[-1][4] == before
+    # in a worker: the task's budget becomes the process's, and a smaller one trims the kept worlds
+    W.clear_world_cache()
+    C._replication_task((s, 5, 0, True, 4 * before))
+    assert W.WORLD_CACHE_MB == 4 * before and len(W._cache) == 1
+    C._replication_task((s, 5, 1, True, 1e-6))
+    assert W.WORLD_CACHE_MB == 1e-6 and not W._cache  # too small to keep anything
+    W.use_world_cache_mb(before)
+    W.clear_world_cache()
