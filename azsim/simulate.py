@@ -1,12 +1,12 @@
 """One run: one policy on one pre-drawn world -> a ledger and event records.
 
-The day loop runs in SimPy time (driven by :class:`_DayClock`, or as a SimPy process). Each day it (1) reviews account health on review days,
-(2) settles the month (insurance requirement, premium) every 30 days, then (3) if the account
-is active, takes the day's orders: uneventful orders only add to per-day counters, orders with
-an incident go to :mod:`azsim.flows.orders`. Orders on a channel that account health has stopped
-(the whole account, the seller-fulfilled offers, or those in restricted categories; see
-:mod:`azsim.account`) are lost; their profit is booked as the seller's ``lost_profit``.
-"""
+The day loop runs in SimPy time (driven by :class:`_DayClock`, or as a SimPy process). Each day
+it (1) reviews account health on review days, (2) settles the month (insurance requirement,
+premium) every 30 days, then (3) if the account is active, takes the day's orders: uneventful
+orders only add to per-day counters, orders with an incident go to :mod:`azsim.flows.orders`.
+Orders on a channel that account health has stopped (the whole account, the seller-fulfilled
+offers, or those in restricted categories; see :mod:`azsim.account`) are lost; their profit is
+booked as the seller's ``lost_profit``."""
 
 from __future__ import annotations
 

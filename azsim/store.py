@@ -421,47 +421,63 @@ class Store:
             self._points[sweep_id] = int(n)
         return self._points[sweep_id]
 
-    @_guard(writing=True)
     def write_run(self, sweep_id: str, point_id: int, replication: int,
                   metrics: dict[str, dict[str, float]] | None, error: str | None, seconds: float) -> None:
         """Store one run (status 'error' when ``error`` is given, else 'ok' with ``metrics``) in one transaction.
 
         Writing a run that is already stored replaces it: the store never holds it twice.
         """
-        point_id, replication = int(point_id), int(replication)
-        if error is None and metrics is None:
-            raise ValueError("write_run needs metrics for an ok run or an error text")
+        self.write_runs(sweep_id, [(point_id, replication, metrics, error, seconds)])
+
+    @_guard(writing=True)
+    def write_runs(self, sweep_id: str, runs: list[tuple]) -> None:
+        """Store several runs, each ``(point_id, replication, metrics, error, seconds)`` as :meth:`write_run`
+        takes them, in one transaction: all of them or none (a sweep's coordinator writes the runs that
+        finished meanwhile together; a transaction a run cost more than a short run's own work)."""
+        rows, points, reps, policies, names, values = [], [], [], [], [], []
         with self._lock:
             con = self._writable()
             n = self._n_points(sweep_id)
-            if not 0 <= point_id < n:
-                raise StoreError(f"{self.name}: sweep {sweep_id} has no point {point_id} (it has {n})")
-            if replication < 0:
-                raise StoreError(f"{self.name}: replication must be >= 0, got {replication}")
-            policies, names, values = [], [], []
-            if error is None:
-                for policy, flat in metrics.items():
-                    for metric, value in flat.items():
-                        policies.append(str(policy))
-                        names.append(str(metric))
-                        values.append(math.nan if value is None else float(value))
-            key = [sweep_id, point_id, replication]
-            run = [*key, "ok" if error is None else "error", None if error is None else str(error),
-                   None if seconds is None else float(seconds), _now()]
+            finished = _now()
+            latest = {(int(run[0]), int(run[1])): run for run in runs}  # a run given twice: the later one stays
+            for (point_id, replication), (_, _, metrics, error, seconds) in latest.items():
+                if error is None and metrics is None:
+                    raise ValueError("write_run needs metrics for an ok run or an error text")
+                if not 0 <= point_id < n:
+                    raise StoreError(f"{self.name}: sweep {sweep_id} has no point {point_id} (it has {n})")
+                if replication < 0:
+                    raise StoreError(f"{self.name}: replication must be >= 0, got {replication}")
+                if error is None:
+                    for policy, flat in metrics.items():
+                        for metric, value in flat.items():
+                            points.append(point_id)
+                            reps.append(replication)
+                            policies.append(str(policy))
+                            names.append(str(metric))
+                            values.append(math.nan if value is None else float(value))
+                rows.append([sweep_id, point_id, replication, "ok" if error is None else "error",
+                             None if error is None else str(error), None if seconds is None else float(seconds),
+                             finished])
+            if not rows:
+                return
             con.begin()
             try:
                 try:
-                    con.execute("INSERT INTO runs VALUES (?, ?, ?, ?, ?, ?, ?)", run)
-                except duckdb.ConstraintException:  # already stored: replace it (rare, so not checked first)
+                    for run in rows:
+                        con.execute("INSERT INTO runs VALUES (?, ?, ?, ?, ?, ?, ?)", run)
+                except duckdb.ConstraintException:  # some already stored: replace them (rare, so not checked first)
                     con.rollback()
                     con.begin()
-                    con.execute("DELETE FROM metrics WHERE sweep_id = ? AND point_id = ? AND replication = ?", key)
-                    con.execute("DELETE FROM runs WHERE sweep_id = ? AND point_id = ? AND replication = ?", key)
-                    con.execute("INSERT INTO runs VALUES (?, ?, ?, ?, ?, ?, ?)", run)
+                    for run in rows:
+                        key = run[:3]
+                        con.execute("DELETE FROM metrics WHERE sweep_id = ? AND point_id = ? AND replication = ?", key)
+                        con.execute("DELETE FROM runs WHERE sweep_id = ? AND point_id = ? AND replication = ?", key)
+                        con.execute("INSERT INTO runs VALUES (?, ?, ?, ?, ?, ?, ?)", run)
                 if values:
-                    con.execute("INSERT INTO metrics SELECT ?, ?, ?, p, m, CASE WHEN isnan(v) THEN NULL ELSE v END "
-                                "FROM (SELECT unnest(?) AS p, unnest(?) AS m, unnest(?::DOUBLE[]) AS v)",
-                                [*key, policies, names, values])
+                    con.execute("INSERT INTO metrics SELECT ?, pt, rp, p, m, CASE WHEN isnan(v) THEN NULL ELSE v END "
+                                "FROM (SELECT unnest(?::INTEGER[]) AS pt, unnest(?::INTEGER[]) AS rp, unnest(?) AS p, "
+                                "unnest(?) AS m, unnest(?::DOUBLE[]) AS v)",
+                                [sweep_id, points, reps, policies, names, values])
                 con.commit()
             except BaseException:
                 _rollback(con)

@@ -89,6 +89,14 @@ class SweepResult:
         return "\n".join(lines)
 
 
+WRITE_RUNS = 16
+"""Finished runs are written to the store together, in one transaction, once this many wait ..."""
+WRITE_SECONDS = 0.1
+"""... or the first of them has waited this long (and whatever waits when the sweep ends or stops, Ctrl-C
+included): a transaction a run cost more than a short run's own work and took a core from the workers; a
+``kill -9`` loses at most this long of finished runs, which a rerun runs again."""
+
+
 def run_sweep(spec: SweepSpec, store_path, executor: str = "local", workers: int | None = None,
               progress=None) -> SweepResult:
     """Run (or resume) ``spec`` into the DuckDB store at ``store_path``.
@@ -122,17 +130,36 @@ def run_sweep(spec: SweepSpec, store_path, executor: str = "local", workers: int
             if progress:
                 progress(count, total)
             tasks = (Task(p, r, scenario(p), spec.seed) for p, r in todo)  # built as they are submitted
-            for task, out in ex.run(run_task, tasks, died=_worker_died):
-                with deferred_interrupt():  # Ctrl-C waits for the run to be written whole
-                    store.write_run(spec.sweep_id, task.point, task.replication, out["metrics"], out["error"],
-                                    out["seconds"])
-                done.add((task.point, task.replication))
-                result.runs_done += 1
-                if out["error"]:
-                    result.failures.append((task.point, task.replication, out["error"]))
-                count += 1
-                if progress:
-                    progress(count, total)
+            waiting: list[tuple] = []  # finished runs not written yet
+            since = 0.0
+
+            def write() -> None:
+                """Write the waiting runs in one transaction (Ctrl-C waits for them to be written whole)."""
+                if not waiting:
+                    return
+                batch = waiting[:]
+                waiting.clear()  # a write that fails is not tried again (its runs are run again on resume)
+                with deferred_interrupt():
+                    store.write_runs(spec.sweep_id, [(t.point, t.replication, out["metrics"], out["error"],
+                                                      out["seconds"]) for t, out in batch])
+                for t, out in batch:
+                    done.add((t.point, t.replication))
+                    result.runs_done += 1
+                    if out["error"]:
+                        result.failures.append((t.point, t.replication, out["error"]))
+
+            try:
+                for task, out in ex.run(run_task, tasks, died=_worker_died):
+                    if not waiting:
+                        since = time.monotonic()
+                    waiting.append((task, out))
+                    if len(waiting) >= WRITE_RUNS or time.monotonic() - since >= WRITE_SECONDS:
+                        write()
+                    count += 1
+                    if progress:
+                        progress(count, total)
+            finally:  # what finished is kept, also when the sweep stops (Ctrl-C, an error)
+                write()
 
         if spec.replications != "auto":
             n = int(spec.replications)

@@ -345,23 +345,31 @@ def test_an_error_raised_while_ctrl_c_is_handled_ends_interrupted(tmp_path, monk
     assert capsys.readouterr().err.strip() == "interrupted"
 
 
-def test_ctrl_c_during_a_store_write_lets_the_run_finish_then_stops(tmp_path, monkeypatch, python_sigint):
-    real = Store.write_run
+@pytest.mark.parametrize("batch", [1, 3])
+def test_ctrl_c_during_a_store_write_lets_the_write_finish_then_stops(tmp_path, monkeypatch, python_sigint, batch):
+    """Finished runs are written ``batch`` at a time (sweep.WRITE_RUNS); Ctrl-C as the second write starts lets
+    it finish whole (every run in it, with its metrics) and nothing is written after it."""
+    import azsim.sweep
+
+    real = Store.write_runs
     writes = []
 
-    def write_run(self, *args, **kwargs):
-        writes.append(args[1:3])
+    def write_runs(self, sweep_id, runs):
+        writes.append([tuple(run[:2]) for run in runs])
         if len(writes) == 2:
-            os.kill(os.getpid(), signal.SIGINT)  # Ctrl-C as the second run is being written
-        return real(self, *args, **kwargs)
+            os.kill(os.getpid(), signal.SIGINT)  # Ctrl-C as the second write is being made
+        return real(self, sweep_id, runs)
 
-    monkeypatch.setattr(Store, "write_run", write_run)
+    monkeypatch.setattr(Store, "write_runs", write_runs)
+    monkeypatch.setattr(azsim.sweep, "WRITE_RUNS", batch)
+    monkeypatch.setattr(azsim.sweep, "WRITE_SECONDS", 3600.0)
     with pytest.raises(KeyboardInterrupt):
         run_sweep(SPEC, tmp_path / "w.duckdb", executor="inline")
     tables = load(tmp_path / "w.duckdb")
-    assert len(writes) == 2 and len(tables["runs"]) == 2  # the second run whole, no third
-    assert set(map(tuple, tables["metrics"][["point_id", "replication"]].drop_duplicates().values)) == \
-        {tuple(w) for w in writes}
+    written = [run for w in writes for run in w]
+    assert len(writes) == 2 and [len(w) for w in writes] == [batch, batch]  # the second write whole, no third
+    assert len(tables["runs"]) == len(written) == 2 * batch
+    assert set(map(tuple, tables["metrics"][["point_id", "replication"]].drop_duplicates().values)) == set(written)
 
 
 # ---- --executor ---------------------------------------------------------------------------------------
