@@ -90,11 +90,13 @@ class SweepResult:
 
 
 WRITE_RUNS = 16
-"""Finished runs are written to the store together, in one transaction, once this many wait ..."""
 WRITE_SECONDS = 0.1
-"""... or the first of them has waited this long (and whatever waits when the sweep ends or stops, Ctrl-C
-included): a transaction a run cost more than a short run's own work and took a core from the workers; a
-``kill -9`` loses at most this long of finished runs, which a rerun runs again."""
+"""A finished run is written to the store as it arrives, with the runs waiting before it, in one
+transaction, unless the last write ended less than WRITE_SECONDS ago and fewer than WRITE_RUNS wait; what
+waits when the sweep ends or stops (Ctrl-C included) is written then. Short runs are so written several
+at a time (a transaction a run cost more than a short run's own work and took a core from the workers),
+long ones one at a time as before; a ``kill -9`` loses only runs not written yet, which a rerun runs
+again."""
 
 
 def run_sweep(spec: SweepSpec, store_path, executor: str = "local", workers: int | None = None,
@@ -131,7 +133,7 @@ def run_sweep(spec: SweepSpec, store_path, executor: str = "local", workers: int
                 progress(count, total)
             tasks = (Task(p, r, scenario(p), spec.seed) for p, r in todo)  # built as they are submitted
             waiting: list[tuple] = []  # finished runs not written yet
-            since = 0.0
+            written = -math.inf  # when the last write ended
 
             def write() -> None:
                 """Write the waiting runs in one transaction (Ctrl-C waits for them to be written whole)."""
@@ -150,11 +152,10 @@ def run_sweep(spec: SweepSpec, store_path, executor: str = "local", workers: int
 
             try:
                 for task, out in ex.run(run_task, tasks, died=_worker_died):
-                    if not waiting:
-                        since = time.monotonic()
                     waiting.append((task, out))
-                    if len(waiting) >= WRITE_RUNS or time.monotonic() - since >= WRITE_SECONDS:
+                    if len(waiting) >= WRITE_RUNS or time.monotonic() - written >= WRITE_SECONDS:
                         write()
+                        written = time.monotonic()
                     count += 1
                     if progress:
                         progress(count, total)

@@ -158,3 +158,29 @@ def test_auto_replications_reach_the_precision_or_say_capped(tmp_path):
     res = run_sweep(tight, tmp_path / "auto.duckdb", executor="inline")
     assert res.converged == {0: False} and res.replications == {0: 7}
     assert "0 of 1 points reached the precision" in res.format()
+
+
+@pytest.mark.parametrize("seconds, batch, sizes", [
+    (0.0, 16, [1] * 10),  # runs that arrive after the write interval: each written as it finishes
+    (3600.0, 4, [1, 4, 4, 1]),  # runs that arrive soon after a write: several to a transaction
+])
+def test_finished_runs_are_written_as_they_finish_several_at_a_time_when_they_come_fast(
+        tmp_path, monkeypatch, seconds, batch, sizes):
+    import azsim.sweep
+
+    writes = []
+    real = Store.write_runs
+
+    def write_runs(self, sweep_id, runs):
+        writes.append(len(runs))
+        return real(self, sweep_id, runs)
+
+    monkeypatch.setattr(Store, "write_runs", write_runs)
+    monkeypatch.setattr(azsim.sweep, "WRITE_SECONDS", seconds)
+    monkeypatch.setattr(azsim.sweep, "WRITE_RUNS", batch)
+    base = scenario_from_dict({"horizon_days": 30, "market": {"orders_per_day": 10}})
+    spec = SweepSpec(base, [parse_vary("seller.messages.reply_rate=0.5:1:2")], replications=5, seed=3)
+    result = run_sweep(spec, tmp_path / "s.duckdb", executor="inline")
+    assert writes == sizes and result.runs_done == 10
+    tables = load(tmp_path / "s.duckdb")
+    assert len(tables["runs"]) == 10 and set(tables["metrics"]["replication"]) == set(range(5))
