@@ -171,6 +171,10 @@ def test_gzip_and_cp1252_and_cp932():
      "not parse"),
     (b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "aaaa">]><x>&a;</x>', "DOCTYPE"),
     (b"Date\tRating\tC\tR\tOrder ID\tE\n13/45/25\t1\t\t\t111-0000001-0000001\tx\n", "date does not parse"),
+    # years pandas cannot hold at nanosecond resolution (found by the fuzz bench): a bad date, not a traceback
+    (b"amazon-order-id\tpurchase-date\n111-0000001-0000001\t2025-03-01\n111-0000001-0000002\t7025-03-03\n",
+     "line 3: column purchase-date: date does not parse ('7025-03-03')"),
+    (b"Date\tRating\tC\tR\tOrder ID\tE\n03/03/7025\t1\t\t\t111-0000001-0000001\tx\n", "date does not parse"),
 ])
 def test_bad_reports_are_one_line_naming_the_file(raw, needle):
     with pytest.raises(ReportProblem) as err:

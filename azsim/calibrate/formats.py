@@ -180,18 +180,26 @@ def parse_dates(values: pd.Series, formats: tuple[str, ...] = ()) -> pd.Series:
     # ISO 8601: the date part as written (the local calendar day of the report)
     iso = s.str.match(r"^\d{4}-\d{2}-\d{2}")
     if (iso & todo).any():
-        out[iso & todo] = pd.to_datetime(s[iso & todo].str.slice(0, 10), format="%Y-%m-%d", errors="coerce")
+        out[iso & todo] = _in_range(pd.to_datetime(s[iso & todo].str.slice(0, 10), format="%Y-%m-%d", errors="coerce"))
     for fmt in formats:
         rest = out.isna() & todo
         if not rest.any():
             break
-        out[rest] = pd.to_datetime(s[rest], format=fmt, errors="coerce")
+        out[rest] = _in_range(pd.to_datetime(s[rest], format=fmt, errors="coerce"))
     rest = out.isna() & todo
     if rest.any():
-        out[rest] = pd.to_datetime(pd.Series([_lenient(v) for v in s[rest]], index=s[rest].index, dtype=object))
+        out[rest] = _in_range(pd.to_datetime(pd.Series([_lenient(v) for v in s[rest]], index=s[rest].index,
+                                                       dtype=object)))
     years = out.dt.year
     out[(years < 1990) | (years > 2100)] = pd.NaT  # no report has other years: a typo or garbage
     return out
+
+
+def _in_range(parsed: pd.Series) -> pd.Series:
+    """Parsed dates as nanosecond timestamps, those outside 1990-2100 as NaT: no report has other years, and
+    pandas parses a year such as 7025 at a coarser resolution that a nanosecond column cannot hold."""
+    years = parsed.dt.year
+    return parsed.where((years >= 1990) & (years <= 2100)).astype("datetime64[ns]")
 
 
 def _lenient(text: str):
