@@ -342,8 +342,8 @@ class DaskExecutor(Executor):
 
     name = "dask"
 
-    def __init__(self, workers: int | None = None, address: str | None = None, chunk: int = 1):
-        self.chunk = chunk
+    def __init__(self, workers: int | None = None, address: str | None = None, chunk: int = 4):
+        self.chunk = max(1, int(chunk))
         if address is not None:
             address = _scheduler_address(address, f"dask://{address}")
         try:
@@ -395,19 +395,21 @@ class DaskExecutor(Executor):
         self.workers = max(1, len(self._client.scheduler_info().get("workers", {}))) if address else n
 
     def run(self, fn, tasks, died=None):
-        """Tasks travel in small chunks (``chunk`` runs per Dask task) to keep scheduling overhead
-        low; results are still handed back, and stored, one run at a time. Dask itself reruns a task
-        whose worker died (up to the scheduler's ``allowed-failures``); when it gives up
-        (KilledWorker) the chunk's tasks go to ``died``."""
+        """Tasks travel in small chunks (``chunk`` runs per Dask task: Dask's own cost of a task, a
+        few milliseconds, is then shared by several runs); results are still handed back, and stored,
+        one run at a time. Dask itself reruns a task whose worker died (up to the scheduler's
+        ``allowed-failures``); when it gives up (KilledWorker) on a chunk of several runs, each of them
+        is sent again on its own, so that only a run that kills its worker each time goes to ``died``."""
         from distributed import KilledWorker, as_completed
 
         window = 4 * self.workers  # keep every worker's queue non-empty between results
         it = iter(tasks)
+        alone: deque = deque()  # tasks of a chunk Dask gave up on, to be tried one at a time
         futures = {}
         ac = as_completed()
 
         def submit_next() -> bool:
-            chunk = list(itertools.islice(it, self.chunk))
+            chunk = [alone.popleft()] if alone else list(itertools.islice(it, self.chunk))
             if not chunk:
                 return False
             fut = self._client.submit(_run_chunk, fn, chunk, pure=False)
@@ -422,10 +424,18 @@ class DaskExecutor(Executor):
             try:
                 results = fut.result()
             except KilledWorker:
-                results = [_gave_up(task, "worker died running this run each time Dask tried it (KilledWorker)",
-                                    died) for task in chunk]
-            fut.release()
-            submit_next()
+                fut.release()
+                if len(chunk) > 1:  # which run killed the worker? each again on its own
+                    alone.extend(chunk)
+                    while len(futures) < window and submit_next():
+                        pass
+                    continue
+                results = [_gave_up(chunk[0], "worker died running this run each time Dask tried it (KilledWorker)",
+                                    died)]
+            else:
+                fut.release()
+            while len(futures) < window and submit_next():
+                pass
             yield from zip(chunk, results, strict=True)
 
     def _close_quietly(self) -> None:

@@ -497,3 +497,22 @@ def test_ctrl_c_while_advise_runs_on_its_workers_ends_interrupted_and_leaves_no_
         assert "Traceback" not in err, err
         assert proc.returncode == 130 and err.strip().splitlines()[-1] == "interrupted", (proc.returncode, err)
         assert _survivors(seen, within=5) == []
+
+
+@pytest.mark.skipif(not LINUX, reason="Linux process checks")
+def test_a_dask_chunk_whose_worker_dies_is_retried_run_by_run_so_only_the_killer_fails():
+    """Dask gets runs four to a task (its cost per task is then shared); when it gives up on a chunk (its worker
+    died each time), each run of the chunk is sent again alone: the three innocent runs of the killer's chunk
+    come back with their results, the killer alone as failed."""
+    from azsim.executors import DaskExecutor
+
+    def kills_at_5(t):  # pickled by value to the workers
+        if t == 5:
+            os.kill(os.getpid(), signal.SIGKILL)
+        return t * t
+
+    with DaskExecutor(workers=2) as ex:
+        assert ex.chunk == 4
+        out = dict(ex.run(kills_at_5, range(10), died=lambda task, reason: reason))
+    assert out.pop(5) == "worker died running this run each time Dask tried it (KilledWorker)"
+    assert out == {t: t * t for t in range(10) if t != 5}
