@@ -322,7 +322,7 @@ def test_the_world_cache_stays_within_its_budget_dropping_the_least_recently_use
     assert W._cache_bytes[0] == 0.0 and not W._cache
 
 
-def test_pool_workers_keep_worlds_with_the_budget_of_the_process_that_sends_the_replications():
+def test_pool_workers_keep_worlds_with_the_budget_of_the_process_that_sends_the_replications(monkeypatch):
     """The advisor raises the budget for kept worlds in its own process (keeping_worlds); the replications it
     sends to pool workers carry that budget, and a worker takes it (and gives it back with the next task)."""
     from azsim import comparison as C
@@ -339,6 +339,7 @@ def test_pool_workers_keep_worlds_with_the_budget_of_the_process_that_sends_the_
     s = scenario_from_dict({"horizon_days": 30, "market": {"orders_per_day": 20}})
     spy = SpyExecutor()
     before = W.WORLD_CACHE_MB
+    monkeypatch.setattr(W, "WORLD_CACHE_MB", before)  # restored whatever happens below
     with W.keeping_worlds(4 * before):
         assert C.compare(s, 2, 5, executor=spy).replications == 2
         assert W.WORLD_CACHE_MB == 4 * before
