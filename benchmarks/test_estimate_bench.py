@@ -142,7 +142,8 @@ def _cases(tmp: Path) -> list[dict]:
 
     def advise(label, workers, reps=20):
         comparisons = _advisor_comparisons()
-        kw = {"workers": workers} if workers > 1 else {"kept_worlds_mb": WORLDS_MB}
+        # as the CLI asks: the advisor's world budget in this process, or in each worker (sent with its tasks)
+        kw = {"workers": workers if workers > 1 else None, "kept_worlds_mb": WORLDS_MB}
         return {"case": label, "args": ["advise", DEFAULT, "-r", str(reps), "--workers", str(workers), "--quiet"],
                 "estimate": estimate(s, reps * comparisons, **kw), "pool": workers > 1,
                 "days": s.horizon_days * len(s.policies) * reps * comparisons}
