@@ -215,8 +215,7 @@ class Practices:
         self._trading_days += 1
         if share == 0.0:  # no negative feedback in the window: nothing lost (the sums below stay as they are)
             return
-        fe = self._fe
-        loss = min(fe.max_sales_loss, fe.sales_loss_per_point * 100.0 * share)  # sales_loss, inline
+        loss = self.sales_loss(share)
         self._share_sum += share
         self._loss_sum += loss
         if loss <= 0.0:

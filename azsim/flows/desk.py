@@ -144,7 +144,6 @@ class QueueDesk(Desk):
         pop, replace = heapq.heappop, heapq.heapreplace
         handling_days = self._handling_days
         next_open, log1p = self.next_open, math.log1p
-        w0, work_days, opens, closes = self.start_weekday, self._work_days, self._open, self._close
         reply_at, asked_at, handled = self._reply_at.append, self._asked_at.append, self._handling.append
         run = self._run
         reply_rate = run.scenario.seller.messages.reply_rate
@@ -157,11 +156,7 @@ class QueueDesk(Desk):
                 first_free = free[0]
                 grant = arrival if first_free <= arrival else first_free
                 handling = -handling_days * log1p(-u[_HANDLE]) if handling_days > 0 else 0.0  # rng.exponential
-                day = int(grant)  # next_open(grant) is grant itself in working hours: grant + (0.0 + handling)
-                if (w0 + day) % 7 < work_days and opens <= grant - day < closes:
-                    reply = grant + handling
-                else:
-                    reply = grant + (next_open(grant) - grant + handling)
+                reply = grant + (next_open(grant) - grant + handling)
                 replace(free, reply)
                 reply_at(reply)
                 asked_at(at)

@@ -71,7 +71,7 @@ def lost_in_transit(run: Books, o) -> None:
     edd = _edd(run, o)
     eligible = edd + p.claim_eligible_after_edd_days
     run.harm(edd, o, o.paid)
-    protected = o.tracked and o.confirm <= 1.0 and o.u[D.BUY_SHIPPING] < run.scenario.seller.tracking.buy_shipping_share
+    protected = _protected(run, o)
 
     def refund(t: float) -> None:
         run.seller_refund(t, o, o.paid, edd)
@@ -110,8 +110,7 @@ def late_delivery(run: Books, o, extra_days: float | None = None) -> None:
         # an item that arrives before a claim is possible, to a buyer who leaves no negative feedback even after a
         # slow reply: whenever the reply comes (or none), `after` books nothing (no claim can be filed before the
         # item turns up), so the queue desk books no event for it (the reference desk calls `after` anyway)
-        fb = b.negative_feedback
-        if arrives <= eligible and "desk" in run.fast and o.u[D.NEG_FB] >= fb.resolved * max(1.0, fb.slow_reply_factor):
+        if arrives <= eligible and _no_feedback_whatever_reply(run, o, b.negative_feedback.resolved):
             run.desk.send(run, o, at, None)
             return
 
@@ -134,6 +133,13 @@ def late_delivery(run: Books, o, extra_days: float | None = None) -> None:
         return
     atoz.unresolved(run, o, "item_not_received", eligible, edd, auto=not o.tracked, protected=_protected(run, o),
                     arrives=arrives)
+
+
+def _no_feedback_whatever_reply(run: Books, o, chance: float) -> bool:
+    """The buyer leaves no negative feedback at ``chance``, even scaled up for a slow reply: the queue desk
+    then books no event for the reply (the reference desk, which calls back anyway, is not told)."""
+    slow = run.scenario.buyers.negative_feedback.slow_reply_factor
+    return "desk" in run.fast and o.u[D.NEG_FB] >= chance * max(1.0, slow)
 
 
 def _protected(run: Books, o) -> bool:
@@ -219,7 +225,7 @@ def routine_question(run: Books, o) -> None:
     # a buyer whose feedback uniform is above the chance even after a slow reply leaves none: the reply
     # then leads to nothing the desk must come back for (the queue desk books no event for it; the
     # reference desk calls `after` anyway, which books nothing)
-    if "desk" in run.fast and o.u[D.NEG_FB] >= chance * max(1.0, b.negative_feedback.slow_reply_factor):
+    if _no_feedback_whatever_reply(run, o, chance):
         run.desk.send(run, o, at, None)
         return
 
