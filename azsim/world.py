@@ -395,14 +395,12 @@ def use_world_cache_mb(mb: float) -> None:
 def keeping_worlds(mb: float):
     """Keep up to ``mb`` MB of worlds while the block runs (e.g. the advisor: every comparison on the same
     seeds); afterwards the cache shrinks back to :data:`WORLD_CACHE_MB`."""
-    global WORLD_CACHE_MB
     before = WORLD_CACHE_MB
-    WORLD_CACHE_MB = max(before, float(mb))
+    use_world_cache_mb(max(before, float(mb)))
     try:
         yield
     finally:
-        WORLD_CACHE_MB = before
-        _trim(before * 2**20)
+        use_world_cache_mb(before)
 
 
 class World:
